@@ -1,0 +1,124 @@
+"""`lunchtogether`: serve, migrate, export the schema, create users."""
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from pydantic import ValidationError
+
+from alembic import command
+from alembic.config import Config
+from lunchtogether.config import Settings, SettingsError, get_settings
+from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
+from lunchtogether.database import RequestDatabase, create_engine, create_sessionmaker
+from lunchtogether.dependencies import Dependencies, Services
+from lunchtogether.graphql.schema import export_schema
+from lunchtogether.schemas.user import UserResponse
+from lunchtogether.workflows.user.register import RegisterInput
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PASSWORD_VARIABLE = "LUNCHTOGETHER_PASSWORD"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        sys.exit(f"lunchtogether: refusing to start: {exc}")
+    args.run(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lunchtogether", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API server (migrates first in development)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply or revert database migrations")
+    migrate.add_argument("direction", nargs="?", choices=["upgrade", "downgrade"], default="upgrade")
+    migrate.add_argument("revision", nargs="?", help="default: head for upgrade, -1 for downgrade")
+    migrate.set_defaults(run=_migrate)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL) or write it to PATH")
+    export.add_argument("path", nargs="?", type=Path)
+    export.set_defaults(run=_export_schema)
+
+    create_user = commands.add_parser(
+        "create-user", help=f"create an account; the password comes from ${PASSWORD_VARIABLE} or a prompt"
+    )
+    create_user.add_argument("email")
+    create_user.add_argument("--full-name", required=True)
+    create_user.add_argument("--superuser", action="store_true")
+    create_user.set_defaults(run=_create_user)
+    return parser
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["settings"] = settings
+    return config
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.is_development:
+        command.upgrade(alembic_config(settings), "head")
+    uvicorn.run(
+        "lunchtogether.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=args.workers,
+    )
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    config = alembic_config(settings)
+    if args.direction == "upgrade":
+        command.upgrade(config, args.revision or "head")
+    else:
+        command.downgrade(config, args.revision or "-1")
+
+
+def _export_schema(_settings: Settings, args: argparse.Namespace) -> None:
+    sdl = export_schema()
+    if args.path is None:
+        sys.stdout.write(sdl)
+    else:
+        args.path.write_text(sdl)
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> None:
+    password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass("Password: ")
+    try:
+        data = RegisterInput(email=args.email, password=password, full_name=args.full_name)
+        user = asyncio.run(_register(settings, data, superuser=args.superuser))
+    except ValidationError as exc:
+        fields = invalid_input_from_pydantic(exc).fields
+        sys.exit("lunchtogether: " + "; ".join(f"{name} {message}" for name, message in fields.items()))
+    except DomainError as exc:
+        sys.exit(f"lunchtogether: {exc.message}")
+    print(f"Created {user.email} ({user.id}){' as a superuser' if user.is_superuser else ''}.")
+
+
+async def _register(settings: Settings, data: RegisterInput, *, superuser: bool) -> UserResponse:
+    engine = create_engine(settings)
+    db = RequestDatabase(create_sessionmaker(engine))
+    try:
+        output = await Dependencies(db, Services.from_settings(settings)).register().execute(data, superuser=superuser)
+        await db.commit()
+        return output.user
+    finally:
+        await db.close()
+        await engine.dispose()

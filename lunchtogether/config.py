@@ -1,0 +1,116 @@
+"""Settings, read once from the environment and `.env`; the only place configuration enters."""
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Known to everybody who reads this file, so it is refused outside development.
+DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"
+DEVELOPMENT_DATABASE_URL = "sqlite+aiosqlite:///./lunchtogether.db"
+DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://localhost:3000")
+MIN_SECRET_BYTES = 32
+
+_ASYNCPG_URL = "postgresql+asyncpg://"
+_URL_REWRITES = {"postgres://": _ASYNCPG_URL, "postgresql://": _ASYNCPG_URL}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """The configuration is unusable; the message is one line fit for an operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str | None = None
+    database_pgbouncer: bool = False
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    jwt_secret_key: SecretStr | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_access_token_expire_minutes: int = Field(default=60, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    upload_dir: str = "uploads"
+    max_upload_size: int = Field(default=10 * 1024 * 1024, ge=1)
+    public_base_url: str | None = None
+    sentry_dsn: str | None = None
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept the comma-separated form an operator writes in an env file."""
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_asyncpg(cls, value: str | None) -> str | None:
+        """Hosting providers hand out `postgres://` URLs; SQLAlchemy needs the driver named."""
+        if value is None or not value.strip():
+            return None
+        for prefix, replacement in _URL_REWRITES.items():
+            if value.startswith(prefix):
+                return replacement + value.removeprefix(prefix)
+        if not value.startswith((_ASYNCPG_URL, "sqlite+aiosqlite://")):
+            raise ValueError("DATABASE_URL must be postgresql+asyncpg:// (or postgres://) or sqlite+aiosqlite://")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.is_development:
+            return self
+        secret = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
+        if not secret:
+            raise ValueError("JWT_SECRET_KEY must be set in production")
+        if secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("JWT_SECRET_KEY is the development default; set a secret of your own in production")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production")
+        if self.database_url is None:
+            raise ValueError("DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or DEVELOPMENT_DATABASE_URL
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else DEVELOPMENT_JWT_SECRET
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return list(DEVELOPMENT_CORS_ORIGINS) if self.is_development else []
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into the one line an operator needs."""
+    try:
+        return Settings(**overrides)  # ty: ignore[invalid-argument-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]).upper()
+        reason = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{where}: {reason}" if where else reason) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

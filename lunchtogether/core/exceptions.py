@@ -1,0 +1,67 @@
+"""Domain errors. Each carries the GraphQL error code it is answered with, so the
+mapping to the wire happens once, in `graphql/errors.py`."""
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pydantic import ValidationError as PydanticValidationError
+
+
+class DomainError(Exception):
+    code: ClassVar[str]
+    default_message: ClassVar[str]
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class InvalidInputError(DomainError):
+    code = "BAD_USER_INPUT"
+    default_message = "Invalid input."
+
+    def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
+        self.fields = dict(fields)
+        super().__init__(message)
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "fields": self.fields}
+
+
+class AuthenticationError(DomainError):
+    code = "UNAUTHENTICATED"
+    default_message = "You must be signed in."
+
+
+class InvalidCredentialsError(AuthenticationError):
+    # One message for an unknown email, a wrong password and an inactive account.
+    default_message = "Wrong email or password."
+
+
+class PermissionDeniedError(DomainError):
+    code = "FORBIDDEN"
+    default_message = "You are not allowed to do this."
+
+
+class NotFoundError(DomainError):
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class ConflictError(DomainError):
+    code = "CONFLICT"
+    default_message = "This conflicts with existing data."
+
+
+def invalid_input_from_pydantic(exc: PydanticValidationError) -> InvalidInputError:
+    """Name each bad field as the client spelled it (the models use camelCase aliases)."""
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "input"
+        fields.setdefault(name, error["msg"])
+    return InvalidInputError(fields)

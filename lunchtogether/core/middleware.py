@@ -1,0 +1,62 @@
+"""ASGI middleware: a request id on every request, and one access-log line each."""
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's id is kept only if it is short and plain, so it cannot forge log lines.
+_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+access_log = logging.getLogger("lunchtogether.access")
+
+
+def request_id_of(request: Request) -> str:
+    return request.scope.get("state", {}).get("request_id") or "-"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            access_log.info(
+                "%s %s %s %.1fms request_id=%s",
+                scope["method"],
+                scope["path"],
+                status_code,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _ACCEPTABLE_REQUEST_ID.fullmatch(candidate):
+                return candidate
+    return uuid.uuid4().hex

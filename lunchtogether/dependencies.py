@@ -1,0 +1,77 @@
+"""Providers: what each request gets built for it, and what the whole app shares."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+
+from lunchtogether.config import Settings
+from lunchtogether.core.security import PasswordHasher, TokenCodec
+from lunchtogether.database import RequestDatabase
+from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.user import UserRepository
+from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
+from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
+from lunchtogether.workflows.user.login import LoginWorkflow
+from lunchtogether.workflows.user.logout import LogoutWorkflow
+from lunchtogether.workflows.user.register import RegisterWorkflow
+from lunchtogether.workflows.user.update_user import UpdateUserWorkflow
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Built once per app: stateless and safe to share between requests."""
+
+    settings: Settings
+    hasher: PasswordHasher
+    tokens: TokenCodec
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Services":
+        return cls(
+            settings=settings,
+            hasher=PasswordHasher(rounds=settings.bcrypt_rounds),
+            tokens=TokenCodec(
+                secret=settings.jwt_secret,
+                algorithm=settings.jwt_algorithm,
+                lifetime=timedelta(minutes=settings.jwt_access_token_expire_minutes),
+            ),
+        )
+
+
+class Dependencies:
+    """Repositories and workflows for one request, all on the request's one session."""
+
+    def __init__(self, db: RequestDatabase, services: Services) -> None:
+        self.db = db
+        self.services = services
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.db)
+
+    @cached_property
+    def access_tokens(self) -> AccessTokenRepository:
+        return AccessTokenRepository(self.db)
+
+    def authenticate(self) -> AuthenticateWorkflow:
+        return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
+
+    def register(self) -> RegisterWorkflow:
+        return RegisterWorkflow(users=self.users, hasher=self.services.hasher)
+
+    def login(self) -> LoginWorkflow:
+        return LoginWorkflow(
+            users=self.users,
+            access_tokens=self.access_tokens,
+            hasher=self.services.hasher,
+            tokens=self.services.tokens,
+        )
+
+    def logout(self) -> LogoutWorkflow:
+        return LogoutWorkflow(access_tokens=self.access_tokens)
+
+    def update_user(self) -> UpdateUserWorkflow:
+        return UpdateUserWorkflow(users=self.users, access_tokens=self.access_tokens)
+
+    def change_password(self) -> ChangePasswordWorkflow:
+        return ChangePasswordWorkflow(users=self.users, access_tokens=self.access_tokens, hasher=self.services.hasher)

@@ -1,0 +1,85 @@
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.dataloader import DataLoader
+
+from lunchtogether.core.exceptions import AuthenticationError
+from lunchtogether.dependencies import Dependencies
+from lunchtogether.graphql.pagination import CursorCodec
+from lunchtogether.schemas.user import UserInDB
+from lunchtogether.workflows.user.authenticate import AuthenticateInput, Identity
+
+ACCESS_TOKEN_COOKIE = "access_token"
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    secure: bool
+
+
+@dataclass
+class Context:
+    """What every resolver of one request shares."""
+
+    request: Request
+    response: Response
+    deps: Dependencies
+    cursors: CursorCodec
+    cookies: CookiePolicy
+    user_loader: DataLoader
+    _identity: "asyncio.Future[Identity | None] | None" = field(default=None, init=False)
+
+    async def identity(self) -> Identity | None:
+        """Who the request acts as, looked up once however many fields ask.
+
+        The first caller starts the lookup; the others await the same future, and
+        all of them resume together (which keeps their DataLoader calls in one batch).
+        """
+        if self._identity is None:
+            self._identity = asyncio.ensure_future(self._authenticate())
+        return await asyncio.shield(self._identity)
+
+    async def current_user(self) -> UserInDB | None:
+        identity = await self.identity()
+        return identity.user if identity else None
+
+    async def require_identity(self) -> Identity:
+        identity = await self.identity()
+        if identity is None:
+            raise AuthenticationError
+        return identity
+
+    async def require_user(self) -> UserInDB:
+        return (await self.require_identity()).user
+
+    def sign_in(self, token: str, expires_at: datetime) -> None:
+        self.response.set_cookie(
+            ACCESS_TOKEN_COOKIE,
+            token,
+            expires=expires_at,
+            path="/",
+            secure=self.cookies.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def sign_out(self) -> None:
+        self.response.delete_cookie(
+            ACCESS_TOKEN_COOKIE, path="/", secure=self.cookies.secure, httponly=True, samesite="lax"
+        )
+
+    async def _authenticate(self) -> Identity | None:
+        token = self._presented_token()
+        if token is None:
+            return None
+        return await self.deps.authenticate().execute(AuthenticateInput(token=token))
+
+    def _presented_token(self) -> str | None:
+        """A bearer token in the Authorization header wins over the cookie."""
+        scheme, _, token = self.request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return self.request.cookies.get(ACCESS_TOKEN_COOKIE) or None

@@ -1,0 +1,59 @@
+import strawberry
+
+from lunchtogether.graphql import inputs
+from lunchtogether.graphql.context import Context
+from lunchtogether.graphql.extensions import Transactional
+from lunchtogether.graphql.queries import parse_id
+from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
+from lunchtogether.schemas.user import UserUpdate
+from lunchtogether.workflows.user import change_password, login, logout, register, update_user
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(extensions=[Transactional()], description="Creates an account; does not sign in.")
+    async def register(self, info: Info, input: inputs.RegisterInput) -> RegisterPayload:
+        data = register.RegisterInput(email=input.email, password=input.password, full_name=input.full_name)
+        output = await info.context.deps.register().execute(data)
+        return RegisterPayload(user=UserType.from_record(output.user, show_email=True))
+
+    @strawberry.mutation(extensions=[Transactional()], description="Signs in and sets the access_token cookie.")
+    async def login(self, info: Info, input: inputs.LoginInput) -> LoginPayload:
+        output = await info.context.deps.login().execute(login.LoginInput(email=input.email, password=input.password))
+        info.context.sign_in(output.access_token, output.expires_at)
+        return LoginPayload(
+            user=UserType.from_record(output.user, show_email=True),
+            access_token=output.access_token,
+            expires_at=output.expires_at,
+        )
+
+    @strawberry.mutation(
+        extensions=[Transactional()], description="Clears the cookie and revokes the token; true even when signed out."
+    )
+    async def logout(self, info: Info) -> bool:
+        identity = await info.context.identity()
+        await info.context.deps.logout().execute(logout.LogoutInput(token_id=identity.token_id if identity else None))
+        info.context.sign_out()
+        return True
+
+    @strawberry.mutation(
+        extensions=[Transactional()], description="Self or superuser; the account flags are superuser-only."
+    )
+    async def update_user(self, info: Info, id: strawberry.ID, input: inputs.UpdateUserInput) -> UserType:
+        actor = await info.context.require_user()
+        data = update_user.UpdateUserInput(
+            user_id=parse_id(id), changes=UserUpdate.model_validate(inputs.provided_fields(input))
+        )
+        output = await info.context.deps.update_user().execute(data, actor=actor)
+        return UserType.from_record(output.user, viewer=actor)
+
+    @strawberry.mutation(extensions=[Transactional()], description="Signs out the user's other sessions.")
+    async def change_password(self, info: Info, input: inputs.ChangePasswordInput) -> bool:
+        identity = await info.context.require_identity()
+        data = change_password.ChangePasswordInput(
+            current_password=input.current_password, new_password=input.new_password
+        )
+        await info.context.deps.change_password().execute(data, actor=identity)
+        return True

@@ -1,0 +1,41 @@
+"""Opaque keyset cursors. They are signed, so a cursor the server did not issue is refused."""
+
+import base64
+import binascii
+import hashlib
+import hmac
+from datetime import datetime
+from uuid import UUID
+
+from lunchtogether.core.exceptions import InvalidInputError
+from lunchtogether.repositories.base import Keyset
+
+_MAC_BYTES = 12
+
+
+class CursorCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"lunchtogether-cursor:" + secret.encode()).digest()
+
+    def encode(self, keyset: Keyset) -> str:
+        payload = f"{keyset.created_at.isoformat()}|{keyset.id.hex}".encode()
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+
+    def decode(self, cursor: str, *, field: str = "after") -> Keyset:
+        try:
+            encoded_payload, _, encoded_mac = cursor.encode("ascii").partition(b".")
+            payload = base64.urlsafe_b64decode(encoded_payload + b"==")
+            if not hmac.compare_digest(base64.urlsafe_b64decode(encoded_mac + b"=="), self._sign(payload)):
+                raise ValueError("bad signature")
+            created_at, _, id_hex = payload.decode().partition("|")
+            keyset = Keyset(created_at=datetime.fromisoformat(created_at), id=UUID(hex=id_hex))
+        except (ValueError, binascii.Error):
+            raise InvalidInputError({field: "is not a cursor this server issued"}) from None
+        return keyset
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -1,0 +1,216 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/) on Starlette.
+
+Strawberry's schema parses, validates and executes; this endpoint owns the wire:
+content negotiation, status codes, JSON error bodies for refused requests,
+Apollo's CSRF rule, and the request's database session.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lunchtogether.core.middleware import request_id_of
+from lunchtogether.database import RequestDatabase
+from lunchtogether.dependencies import Dependencies, Services
+from lunchtogether.graphql.context import Context, CookiePolicy
+from lunchtogether.graphql.dataloaders import user_loader
+from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, is_request_error
+from lunchtogether.graphql.pagination import CursorCodec
+from lunchtogether.graphql.schema import Schema
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+# Content types a cross-site form can send without a CORS preflight (Apollo Server's CSRF rule).
+SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+QUERIES_ONLY = frozenset({OperationType.QUERY})
+QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class RefusedRequest(Exception):
+    """The HTTP request itself is refused, before any GraphQL runs."""
+
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.headers = headers
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLSettings:
+    explorer: bool
+    secure_cookies: bool
+    max_body_size: int
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        *,
+        schema: Schema,
+        services: Services,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: GraphQLSettings,
+    ) -> None:
+        self._schema = schema
+        self._services = services
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._cursors = CursorCodec(services.settings.jwt_secret)
+        self._cookies = CookiePolicy(secure=settings.secure_cookies)
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            media_type = _negotiate(request.headers.get("accept"))
+            if self._settings.explorer and _wants_explorer(request):
+                return HTMLResponse(get_graphql_ide_html("graphiql"))
+            operation = await self._read_operation(request)
+            return await self._execute(request, operation, media_type)
+        except RefusedRequest as refused:
+            return JSONResponse(
+                error_body(refused.message, BAD_REQUEST), status_code=refused.status_code, headers=refused.headers
+            )
+
+    async def _read_operation(self, request: Request) -> Operation:
+        if request.method == "GET":
+            params = request.query_params
+            return _operation(
+                {
+                    "query": params.get("query"),
+                    "variables": _json_param(params.get("variables")),
+                    "operationName": params.get("operationName"),
+                    "extensions": _json_param(params.get("extensions")),
+                }
+            )
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if content_type in SIMPLE_CONTENT_TYPES and not any(request.headers.get(h, "").strip() for h in PREFLIGHT_HEADERS):
+            raise RefusedRequest(
+                400,
+                "This request has a content type a browser form could send, so it needs a non-empty "
+                "'Apollo-Require-Preflight' or 'X-Apollo-Operation-Name' header (CSRF protection).",
+            )
+        if content_type != JSON:
+            raise RefusedRequest(415, f"Send the operation as {JSON}.")
+        return _operation(_parse_json(await self._read_body(request)))
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self._settings.max_body_size
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RefusedRequest(413, f"The request body is larger than {limit} bytes.")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise RefusedRequest(413, f"The request body is larger than {limit} bytes.")
+        return bytes(body)
+
+    async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
+        db = RequestDatabase(self._sessionmaker)
+        deps = Dependencies(db, self._services)
+        context = Context(
+            request=request,
+            response=Response(),
+            deps=deps,
+            cursors=self._cursors,
+            cookies=self._cookies,
+            user_loader=user_loader(deps.users),
+        )
+        try:
+            result = await self._schema.execute(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                operation_name=operation.operation_name,
+                allowed_operation_types=QUERIES_ONLY if request.method == "GET" else QUERIES_AND_MUTATIONS,
+                operation_extensions=operation.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            raise RefusedRequest(405, "Only queries may be sent with GET; send mutations with POST.", {"Allow": "POST"}) from exc
+        except CannotGetOperationTypeError as exc:
+            raise RefusedRequest(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise RefusedRequest(400, "The request has no GraphQL query.") from exc
+        finally:
+            await db.close()
+        response = _result_response(result, media_type, request_id_of(request))
+        for cookie in context.response.headers.getlist("set-cookie"):
+            response.headers.append("set-cookie", cookie)
+        return response
+
+
+def _result_response(result: ExecutionResult, media_type: str, request_id: str) -> Response:
+    errors: list[GraphQLError] = result.errors or []
+    body: dict[str, Any] = {}
+    request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
+    if not request_failed:
+        body["data"] = result.data
+    if errors:
+        body["errors"] = [format_error(error, request_id=request_id) for error in errors]
+    # The spec's rule: under the new media type a request that never executed is a 4xx.
+    status_code = 400 if request_failed and media_type == GRAPHQL_RESPONSE_JSON else 200
+    return Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type=media_type)
+
+
+def _negotiate(accept: str | None) -> str:
+    """`application/graphql-response+json` when the client takes it, else `application/json`."""
+    if not accept:
+        return JSON
+    media_types = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
+    if GRAPHQL_RESPONSE_JSON in media_types:
+        return GRAPHQL_RESPONSE_JSON
+    if media_types & {JSON, "application/*", "*/*"}:
+        return JSON
+    raise RefusedRequest(406, f"This endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.")
+
+
+def _wants_explorer(request: Request) -> bool:
+    return request.method == "GET" and "query" not in request.query_params and "text/html" in request.headers.get("accept", "")
+
+
+def _parse_json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise RefusedRequest(400, "The request body is not valid JSON.") from None
+
+
+def _json_param(value: str | None) -> object:
+    return None if value is None or value == "" else _parse_json(value.encode())
+
+
+def _operation(data: object) -> Operation:
+    if isinstance(data, list):
+        raise RefusedRequest(400, "Batched operations are not accepted; send one operation per request.")
+    if not isinstance(data, dict):
+        raise RefusedRequest(400, "The request body must be a JSON object.")
+    query, variables = data.get("query"), data.get("variables")
+    operation_name, extensions = data.get("operationName"), data.get("extensions")
+    if not isinstance(query, str) or not query.strip():
+        raise RefusedRequest(400, "The request must carry a GraphQL query as the string 'query'.")
+    if not isinstance(variables, dict | None):
+        raise RefusedRequest(400, "'variables' must be a JSON object.")
+    if not isinstance(operation_name, str | None):
+        raise RefusedRequest(400, "'operationName' must be a string.")
+    if not isinstance(extensions, dict | None):
+        raise RefusedRequest(400, "'extensions' must be a JSON object.")
+    return Operation(query=query, variables=variables, operation_name=operation_name, extensions=extensions)

@@ -1,0 +1,106 @@
+"""The Starlette app: `/graphql`, health checks, CORS, request ids, Sentry."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sentry_sdk
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from lunchtogether.config import Settings, get_settings
+from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from lunchtogether.database import create_engine, create_sessionmaker, ping
+from lunchtogether.dependencies import Services
+from lunchtogether.graphql.schema import build_schema
+from lunchtogether.graphql.view import GraphQLEndpoint, GraphQLSettings, PREFLIGHT_HEADERS
+
+READINESS_TIMEOUT_SECONDS = 2.0
+MAX_JSON_BODY_BYTES = 1024 * 1024
+
+logger = logging.getLogger("lunchtogether")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    _configure_logging(settings)
+    _init_sentry(settings)
+    engine = create_engine(settings)
+    graphql = GraphQLEndpoint(
+        schema=build_schema(production=not settings.is_development),
+        services=Services.from_settings(settings),
+        sessionmaker=create_sessionmaker(engine),
+        settings=GraphQLSettings(
+            explorer=settings.is_development,
+            secure_cookies=not settings.is_development,
+            max_body_size=MAX_JSON_BODY_BYTES,
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/health/ready", _readiness(engine), methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, *PREFLIGHT_HEADERS],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    return app
+
+
+async def health(_request: Request) -> JSONResponse:
+    """Liveness: answers without touching the database."""
+    return JSONResponse({"status": "ok"})
+
+
+def _readiness(engine: AsyncEngine):  # noqa: ANN202 - a Starlette endpoint
+    async def ready(_request: Request) -> JSONResponse:
+        """Readiness: the database answers within the bound, or we are not ready."""
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+                await ping(engine)
+        except Exception as exc:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
+            logger.warning("Readiness check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return ready
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _init_sentry(settings: Settings) -> None:
+    if not settings.sentry_dsn:
+        return
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        environment=settings.environment.value,
+        send_default_pii=False,
+        include_local_variables=False,
+    )

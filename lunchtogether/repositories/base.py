@@ -1,0 +1,98 @@
+"""The generic async CRUD base every repository builds on. All SQL lives in `repositories/`.
+
+Statements are Core statements over the mapped tables and rows come back as frozen
+pydantic records: nothing above this layer holds an ORM instance that a rollback
+could expire or a lazy load could touch.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Executable, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from lunchtogether.core.exceptions import ConflictError
+from lunchtogether.database import RequestDatabase
+from lunchtogether.models import Base
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a page ends: rows come newest first, ties broken by the larger id."""
+
+    created_at: datetime
+    id: UUID
+
+
+class Repository[RecordT: BaseModel]:
+    model: ClassVar[type[Base]]
+    record: type[RecordT]
+    conflict_message: ClassVar[str] = ConflictError.default_message
+
+    def __init__(self, db: RequestDatabase) -> None:
+        self._db = db
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__  # ty: ignore[invalid-return-type]
+
+    async def get(self, *where: ColumnElement[bool]) -> RecordT | None:
+        """The one row matching every condition, or None."""
+        return await self._fetch_one(select(self.table).where(*where).limit(1))
+
+    async def get_by_id(self, id: UUID) -> RecordT | None:
+        return await self.get(self.table.c.id == id)
+
+    async def get_by_ids(self, ids: Sequence[UUID]) -> list[RecordT]:
+        return await self._fetch_all(select(self.table).where(self.table.c.id.in_(ids)))
+
+    async def get_multi(
+        self, *, limit: int, after: Keyset | None = None, where: Sequence[ColumnElement[bool]] = ()
+    ) -> list[RecordT]:
+        """A page in keyset order (never OFFSET): newest first, then by id."""
+        columns = self.table.c
+        statement = select(self.table).where(*where)
+        if after is not None:
+            statement = statement.where(tuple_(columns.created_at, columns.id) < tuple_(after.created_at, after.id))
+        statement = statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(limit)
+        return await self._fetch_all(statement)
+
+    async def count(self, where: Sequence[ColumnElement[bool]] = ()) -> int:
+        statement = select(func.count()).select_from(self.table).where(*where)
+        async with self._db.session() as session:
+            return (await session.execute(statement)).scalar_one()
+
+    async def create(self, values: Mapping[str, Any]) -> RecordT:
+        record = await self._write(insert(self.table).values(**values).returning(self.table))
+        assert record is not None, "INSERT … RETURNING returns the row"
+        return record
+
+    async def update(self, id: UUID, values: Mapping[str, Any]) -> RecordT | None:
+        return await self._write(
+            update(self.table).where(self.table.c.id == id).values(**values).returning(self.table)
+        )
+
+    async def delete(self, id: UUID) -> bool:
+        statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
+        async with self._db.session() as session:
+            return (await session.execute(statement)).first() is not None
+
+    async def _write(self, statement: Executable) -> RecordT | None:
+        try:
+            return await self._fetch_one(statement)
+        except IntegrityError as exc:
+            raise ConflictError(self.conflict_message) from exc
+
+    async def _fetch_one(self, statement: Executable) -> RecordT | None:
+        async with self._db.session() as session:
+            row = (await session.execute(statement)).first()
+        return None if row is None else self.record.model_validate(row)
+
+    async def _fetch_all(self, statement: Executable) -> list[RecordT]:
+        async with self._db.session() as session:
+            rows = (await session.execute(statement)).all()
+        return [self.record.model_validate(row) for row in rows]

@@ -1,0 +1,52 @@
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, exists, or_, select
+
+from lunchtogether.models import AccessToken, User
+from lunchtogether.repositories.base import Keyset, Repository
+from lunchtogether.schemas.user import UserInDB
+
+_LIKE_ESCAPE = "\\"
+
+
+class UserRepository(Repository[UserInDB]):
+    model = User
+    record = UserInDB
+    conflict_message = "An account with this email already exists."
+
+    async def get_by_email(self, email: str) -> UserInDB | None:
+        return await self.get(User.email == email)
+
+    async def exists_by_email(self, email: str) -> bool:
+        async with self._db.session() as session:
+            return bool((await session.execute(select(exists().where(User.email == email)))).scalar())
+
+    async def get_by_access_token(self, *, user_id: UUID, token_id: UUID, now: datetime) -> UserInDB | None:
+        """The active owner of a live token, in one round trip: token state and user together."""
+        return await self._fetch_one(
+            select(self.table)
+            .join(AccessToken, AccessToken.user_id == User.id)
+            .where(
+                AccessToken.id == token_id,
+                User.id == user_id,
+                AccessToken.revoked_at.is_(None),
+                AccessToken.expires_at > now,
+                User.is_active,
+            )
+        )
+
+    async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
+        return await self.get_multi(limit=limit, after=after, where=self._matching(term))
+
+    async def count_search(self, term: str | None) -> int:
+        return await self.count(self._matching(term))
+
+    @staticmethod
+    def _matching(term: str | None) -> list[ColumnElement[bool]]:
+        """Email or full name containing `term`, case-insensitively; `%` and `_` match themselves."""
+        if not term:
+            return []
+        escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", r"\%").replace("_", r"\_")
+        pattern = f"%{escaped}%"
+        return [or_(User.email.ilike(pattern, escape=_LIKE_ESCAPE), User.full_name.ilike(pattern, escape=_LIKE_ESCAPE))]

@@ -1,0 +1,41 @@
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from lunchtogether.core.exceptions import InvalidInputError
+from lunchtogether.core.security import PasswordHasher
+from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
+from lunchtogether.schemas.fields import PASSWORD_IS_EMAIL, NewPassword, Password, password_resembles_email
+from lunchtogether.workflows.user.authenticate import Identity
+
+
+class ChangePasswordInput(InputModel):
+    current_password: Password
+    new_password: NewPassword
+
+
+class ChangePasswordOutput(BaseModel):
+    revoked_tokens: int
+
+
+class ChangePasswordWorkflow:
+    """Replaces the password and signs out every other session of the user."""
+
+    def __init__(
+        self, *, users: UserRepository, access_tokens: AccessTokenRepository, hasher: PasswordHasher
+    ) -> None:
+        self._users = users
+        self._access_tokens = access_tokens
+        self._hasher = hasher
+
+    async def execute(self, data: ChangePasswordInput, *, actor: Identity) -> ChangePasswordOutput:
+        user = actor.user
+        if not await self._hasher.verify(data.current_password, user.hashed_password):
+            raise InvalidInputError({"currentPassword": "is incorrect"})
+        if password_resembles_email(data.new_password, user.email):
+            raise InvalidInputError({"newPassword": PASSWORD_IS_EMAIL})
+        await self._users.update(user.id, {"hashed_password": await self._hasher.hash(data.new_password)})
+        revoked = await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)
+        return ChangePasswordOutput(revoked_tokens=revoked)

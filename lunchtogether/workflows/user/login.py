@@ -1,0 +1,46 @@
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from lunchtogether.core.exceptions import InvalidCredentialsError
+from lunchtogether.core.security import PasswordHasher, TokenCodec
+from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.user import UserLogin, UserResponse
+
+
+class LoginInput(UserLogin):
+    pass
+
+
+class LoginOutput(BaseModel):
+    access_token: str
+    expires_at: datetime
+    user: UserResponse
+
+
+class LoginWorkflow:
+    """Checks a password and issues a token that the server can later revoke."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        access_tokens: AccessTokenRepository,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+    ) -> None:
+        self._users = users
+        self._access_tokens = access_tokens
+        self._hasher = hasher
+        self._tokens = tokens
+
+    async def execute(self, data: LoginInput) -> LoginOutput:
+        user = await self._users.get_by_email(data.email)
+        # Verified even when the account is unknown, so that timing tells nothing.
+        password_matches = await self._hasher.verify(data.password, user.hashed_password if user else None)
+        if user is None or not password_matches or not user.is_active:
+            raise InvalidCredentialsError
+        issued = self._tokens.issue(user.id)
+        await self._access_tokens.create({"id": issued.token_id, "user_id": user.id, "expires_at": issued.expires_at})
+        return LoginOutput(access_token=issued.token, expires_at=issued.expires_at, user=user)

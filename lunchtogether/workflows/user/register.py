@@ -1,0 +1,37 @@
+from pydantic import BaseModel
+
+from lunchtogether.core.exceptions import ConflictError
+from lunchtogether.core.security import PasswordHasher
+from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.user import UserCreate, UserResponse
+
+
+class RegisterInput(UserCreate):
+    pass
+
+
+class RegisterOutput(BaseModel):
+    user: UserResponse
+
+
+class RegisterWorkflow:
+    """Creates an account. It does not sign in: that is `LoginWorkflow`'s job."""
+
+    def __init__(self, *, users: UserRepository, hasher: PasswordHasher) -> None:
+        self._users = users
+        self._hasher = hasher
+
+    async def execute(self, data: RegisterInput, *, superuser: bool = False) -> RegisterOutput:
+        # Checked before hashing to spare the CPU; a registration racing this one
+        # is still caught by the unique index, as a ConflictError from `create`.
+        if await self._users.exists_by_email(data.email):
+            raise ConflictError(UserRepository.conflict_message)
+        user = await self._users.create(
+            {
+                "email": data.email,
+                "hashed_password": await self._hasher.hash(data.password),
+                "full_name": data.full_name,
+                "is_superuser": superuser,
+            }
+        )
+        return RegisterOutput(user=user)

@@ -1,0 +1,44 @@
+from datetime import UTC, datetime
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from lunchtogether.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.user import UserInDB, UserResponse, UserUpdate
+
+
+class UpdateUserInput(BaseModel):
+    user_id: UUID
+    changes: UserUpdate
+
+
+class UpdateUserOutput(BaseModel):
+    user: UserResponse
+
+
+class UpdateUserWorkflow:
+    """Users edit themselves; superusers edit anyone and alone set the account flags."""
+
+    def __init__(self, *, users: UserRepository, access_tokens: AccessTokenRepository) -> None:
+        self._users = users
+        self._access_tokens = access_tokens
+
+    async def execute(self, data: UpdateUserInput, *, actor: UserInDB) -> UpdateUserOutput:
+        # Checked before looking the target up, so a non-superuser learns nothing of other ids.
+        if not actor.is_superuser and (data.user_id != actor.id or data.changes.changes_flags):
+            raise PermissionDeniedError
+        target = await self._users.get_by_id(data.user_id)
+        if target is None:
+            raise NotFoundError("No user has this id.")
+        changes = data.changes.changes
+        if changes.get("email", target.email) != target.email and await self._users.exists_by_email(changes["email"]):
+            raise ConflictError(UserRepository.conflict_message)
+        user = await self._users.update(target.id, changes) if changes else target
+        if user is None:
+            raise NotFoundError("No user has this id.")
+        if target.is_active and not user.is_active:
+            # Deactivation signs the user out everywhere, and reactivation revives no old token.
+            await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC))
+        return UpdateUserOutput(user=user)
