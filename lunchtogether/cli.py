@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import uvicorn
-
+from alembic.config import Config
 from pydantic import ValidationError
 
 from alembic import command
-from alembic.config import Config
 from lunchtogether.config import Settings, SettingsError, get_settings
 from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
 from lunchtogether.database import RequestDatabase, create_engine, create_sessionmaker
@@ -103,7 +102,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass("Password: ")
     try:
         data = RegisterInput(email=args.email, password=password, full_name=args.full_name)
-        user = asyncio.run(_register(settings, data, superuser=args.superuser))
+        user = asyncio.run(register_user(settings, data, superuser=args.superuser))
     except ValidationError as exc:
         fields = invalid_input_from_pydantic(exc).fields
         sys.exit("lunchtogether: " + "; ".join(f"{name} {message}" for name, message in fields.items()))
@@ -112,7 +111,8 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     print(f"Created {user.email} ({user.id}){' as a superuser' if user.is_superuser else ''}.")
 
 
-async def _register(settings: Settings, data: RegisterInput, *, superuser: bool) -> UserResponse:
+async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:
+    """Creates an account outside any request, as `create-user` does."""
     engine = create_engine(settings)
     db = RequestDatabase(create_sessionmaker(engine))
     try:

@@ -1,7 +1,7 @@
 """The engine, and the one session each request works in."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
@@ -67,7 +67,7 @@ class RequestDatabase:
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self) -> AsyncGenerator[AsyncSession]:
         async with self._lock:
             yield self._session
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 import sentry_sdk
@@ -19,7 +19,7 @@ from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddl
 from lunchtogether.database import create_engine, create_sessionmaker, ping
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
-from lunchtogether.graphql.view import GraphQLEndpoint, GraphQLSettings, PREFLIGHT_HEADERS
+from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, GraphQLSettings
 
 READINESS_TIMEOUT_SECONDS = 2.0
 MAX_JSON_BODY_BYTES = 1024 * 1024
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
         yield
         await engine.dispose()
 

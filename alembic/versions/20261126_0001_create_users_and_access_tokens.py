@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         *_timestamps(),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_access_tokens_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_access_tokens_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_access_tokens"),
     )
     op.create_index("ix_access_tokens_user_id", "access_tokens", ["user_id"])

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
 
 
 class DomainError(Exception):
@@ -59,9 +60,9 @@ class ConflictError(DomainError):
 
 
 def invalid_input_from_pydantic(exc: PydanticValidationError) -> InvalidInputError:
-    """Name each bad field as the client spelled it (the models use camelCase aliases)."""
+    """Name each bad field as the client spells it: in camelCase, as GraphQL does."""
     fields: dict[str, str] = {}
     for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "input"
+        name = to_camel(str(error["loc"][0])) if error["loc"] else "input"
         fields.setdefault(name, error["msg"])
     return InvalidInputError(fields)

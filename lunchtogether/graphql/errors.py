@@ -17,12 +17,18 @@ BAD_REQUEST = "BAD_REQUEST"
 
 def is_request_error(error: GraphQLError) -> bool:
     """A parse, validation or variable error of graphql-core's own: nothing was executed."""
-    return error.path is None and error.original_error is None
+    return error.path is None and _cause(error) is None
+
+
+def _cause(error: GraphQLError) -> Exception | None:
+    """The exception behind an error; None for graphql-core's own (which may wrap another)."""
+    cause = error.original_error
+    return None if isinstance(cause, GraphQLError) else cause
 
 
 def format_error(error: GraphQLError, *, request_id: str) -> dict[str, Any]:
-    formatted = error.formatted
-    cause = error.original_error
+    formatted: dict[str, Any] = dict(error.formatted)
+    cause = _cause(error)
     if isinstance(cause, PydanticValidationError):
         cause = invalid_input_from_pydantic(cause)
     if isinstance(cause, DomainError):

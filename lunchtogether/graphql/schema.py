@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -17,9 +18,9 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(*, production: bool) -> Schema:
-    extensions: list[type[SchemaExtension] | SchemaExtension] = []
+    extensions: list[Callable[[], SchemaExtension]] = []
     if production:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     options: dict[str, Any] = {"disable_field_suggestions": production}
     return Schema(query=Query, mutation=Mutation, config=StrawberryConfig(**options), extensions=extensions)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -17,7 +18,6 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lunchtogether.core.middleware import request_id_of
 from lunchtogether.database import RequestDatabase
@@ -37,7 +37,7 @@ QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
-class RefusedRequest(Exception):
+class RefusedRequestError(Exception):
     """The HTTP request itself is refused, before any GraphQL runs."""
 
     def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -79,13 +79,13 @@ class GraphQLEndpoint:
         self._cookies = CookiePolicy(secure=settings.secure_cookies)
 
     async def handle(self, request: Request) -> Response:
+        if self._settings.explorer and _wants_explorer(request):
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
         try:
             media_type = _negotiate(request.headers.get("accept"))
-            if self._settings.explorer and _wants_explorer(request):
-                return HTMLResponse(get_graphql_ide_html("graphiql"))
             operation = await self._read_operation(request)
             return await self._execute(request, operation, media_type)
-        except RefusedRequest as refused:
+        except RefusedRequestError as refused:
             return JSONResponse(
                 error_body(refused.message, BAD_REQUEST), status_code=refused.status_code, headers=refused.headers
             )
@@ -102,26 +102,28 @@ class GraphQLEndpoint:
                 }
             )
         content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if content_type in SIMPLE_CONTENT_TYPES and not any(request.headers.get(h, "").strip() for h in PREFLIGHT_HEADERS):
-            raise RefusedRequest(
+        if content_type in SIMPLE_CONTENT_TYPES and not any(
+            request.headers.get(h, "").strip() for h in PREFLIGHT_HEADERS
+        ):
+            raise RefusedRequestError(
                 400,
                 "This request has a content type a browser form could send, so it needs a non-empty "
                 "'Apollo-Require-Preflight' or 'X-Apollo-Operation-Name' header (CSRF protection).",
             )
         if content_type != JSON:
-            raise RefusedRequest(415, f"Send the operation as {JSON}.")
+            raise RefusedRequestError(415, f"Send the operation as {JSON}.")
         return _operation(_parse_json(await self._read_body(request)))
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_size
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise RefusedRequest(413, f"The request body is larger than {limit} bytes.")
+            raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:
-                raise RefusedRequest(413, f"The request body is larger than {limit} bytes.")
+                raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
         return bytes(body)
 
     async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
@@ -145,11 +147,13 @@ class GraphQLEndpoint:
                 operation_extensions=operation.extensions,
             )
         except InvalidOperationTypeError as exc:
-            raise RefusedRequest(405, "Only queries may be sent with GET; send mutations with POST.", {"Allow": "POST"}) from exc
+            raise RefusedRequestError(
+                405, "Only queries may be sent with GET; send mutations with POST.", {"Allow": "POST"}
+            ) from exc
         except CannotGetOperationTypeError as exc:
-            raise RefusedRequest(400, exc.as_http_error_reason()) from exc
+            raise RefusedRequestError(400, exc.as_http_error_reason()) from exc
         except MissingQueryError as exc:
-            raise RefusedRequest(400, "The request has no GraphQL query.") from exc
+            raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
             await db.close()
         response = _result_response(result, media_type, request_id_of(request))
@@ -180,18 +184,19 @@ def _negotiate(accept: str | None) -> str:
         return GRAPHQL_RESPONSE_JSON
     if media_types & {JSON, "application/*", "*/*"}:
         return JSON
-    raise RefusedRequest(406, f"This endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.")
+    raise RefusedRequestError(406, f"This endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.")
 
 
 def _wants_explorer(request: Request) -> bool:
-    return request.method == "GET" and "query" not in request.query_params and "text/html" in request.headers.get("accept", "")
+    accept = request.headers.get("accept", "").lower()
+    return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
 
 
 def _parse_json(body: bytes) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise RefusedRequest(400, "The request body is not valid JSON.") from None
+        raise RefusedRequestError(400, "The request body is not valid JSON.") from None
 
 
 def _json_param(value: str | None) -> object:
@@ -200,17 +205,17 @@ def _json_param(value: str | None) -> object:
 
 def _operation(data: object) -> Operation:
     if isinstance(data, list):
-        raise RefusedRequest(400, "Batched operations are not accepted; send one operation per request.")
+        raise RefusedRequestError(400, "Batched operations are not accepted; send one operation per request.")
     if not isinstance(data, dict):
-        raise RefusedRequest(400, "The request body must be a JSON object.")
+        raise RefusedRequestError(400, "The request body must be a JSON object.")
     query, variables = data.get("query"), data.get("variables")
     operation_name, extensions = data.get("operationName"), data.get("extensions")
     if not isinstance(query, str) or not query.strip():
-        raise RefusedRequest(400, "The request must carry a GraphQL query as the string 'query'.")
+        raise RefusedRequestError(400, "The request must carry a GraphQL query as the string 'query'.")
     if not isinstance(variables, dict | None):
-        raise RefusedRequest(400, "'variables' must be a JSON object.")
+        raise RefusedRequestError(400, "'variables' must be a JSON object.")
     if not isinstance(operation_name, str | None):
-        raise RefusedRequest(400, "'operationName' must be a string.")
+        raise RefusedRequestError(400, "'operationName' must be a string.")
     if not isinstance(extensions, dict | None):
-        raise RefusedRequest(400, "'extensions' must be a JSON object.")
+        raise RefusedRequestError(400, "'extensions' must be a JSON object.")
     return Operation(query=query, variables=variables, operation_name=operation_name, extensions=extensions)

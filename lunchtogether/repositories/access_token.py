@@ -29,4 +29,4 @@ class AccessTokenRepository(Repository[AccessTokenInDB]):
         )
         async with self._db.session() as session:
             result = await session.execute(statement)
-        return result.rowcount  # ty: ignore[unresolved-attribute]
+        return result.rowcount  # ty: ignore[missing-attribute]

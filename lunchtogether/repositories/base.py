@@ -38,7 +38,7 @@ class Repository[RecordT: BaseModel]:
 
     @property
     def table(self) -> Table:
-        return self.model.__table__  # ty: ignore[invalid-return-type]
+        return self.model.__table__  # ty: ignore[invalid-explicit-return]
 
     async def get(self, *where: ColumnElement[bool]) -> RecordT | None:
         """The one row matching every condition, or None."""
@@ -72,9 +72,7 @@ class Repository[RecordT: BaseModel]:
         return record
 
     async def update(self, id: UUID, values: Mapping[str, Any]) -> RecordT | None:
-        return await self._write(
-            update(self.table).where(self.table.c.id == id).values(**values).returning(self.table)
-        )
+        return await self._write(update(self.table).where(self.table.c.id == id).values(**values).returning(self.table))
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)

@@ -1,13 +1,10 @@
 from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 
 class InputModel(BaseModel):
-    """Client input. Errors name fields in camelCase, as the client wrote them."""
+    """Client input, already typed by GraphQL: strict, so nothing is coerced behind its back."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, frozen=True, strict=True
-    )
+    model_config = ConfigDict(frozen=True, strict=True)
 
 
 class RecordModel(BaseModel):

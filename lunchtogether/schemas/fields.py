@@ -77,9 +77,7 @@ def _email(value: str) -> str:
 
 def _new_password(value: str) -> str:
     if len(value) < PASSWORD_MIN_CHARACTERS:
-        raise PydanticCustomError(
-            "password", "must be at least {min} characters", {"min": PASSWORD_MIN_CHARACTERS}
-        )
+        raise PydanticCustomError("password", "must be at least {min} characters", {"min": PASSWORD_MIN_CHARACTERS})
     if value.lower() in COMMON_PASSWORDS:
         raise PydanticCustomError("password", "is too common; choose another")
     return _password(value)

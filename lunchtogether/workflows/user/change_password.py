@@ -23,9 +23,7 @@ class ChangePasswordOutput(BaseModel):
 class ChangePasswordWorkflow:
     """Replaces the password and signs out every other session of the user."""
 
-    def __init__(
-        self, *, users: UserRepository, access_tokens: AccessTokenRepository, hasher: PasswordHasher
-    ) -> None:
+    def __init__(self, *, users: UserRepository, access_tokens: AccessTokenRepository, hasher: PasswordHasher) -> None:
         self._users = users
         self._access_tokens = access_tokens
         self._hasher = hasher

@@ -1,0 +1,3 @@
+from lunchtogether.cli import main
+
+main()
