@@ -79,6 +79,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         reload=args.reload,
         workers=args.workers,
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
+        proxy_headers=False,
+        server_header=False,
     )
 
 
@@ -116,7 +119,8 @@ async def register_user(settings: Settings, data: RegisterInput, *, superuser: b
     engine = create_engine(settings)
     db = RequestDatabase(create_sessionmaker(engine))
     try:
-        output = await Dependencies(db, Services.from_settings(settings)).register().execute(data, superuser=superuser)
+        workflow = Dependencies(db, Services.from_settings(settings)).register()
+        output = await workflow.execute(data, client_ip=None, superuser=superuser)
         await db.commit()
         return output.user
     finally:

@@ -2,8 +2,10 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Annotated
 
+from limits import parse as parse_rate
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -45,12 +47,43 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     log_level: str = "INFO"
 
-    @field_validator("cors_origins", mode="before")
+    # Abuse limits: see the README's "Security" section.
+    redis_url: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_login_per_email: str = "5/minute"
+    rate_limit_login_per_ip: str = "20/minute"
+    rate_limit_register: str = "10/hour"
+    max_request_body_size: int = Field(default=1024 * 1024, ge=1024)
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_aliases: int = Field(default=15, ge=0)
+    graphql_max_tokens: int = Field(default=2000, ge=10)
+    graphql_max_directives: int = Field(default=10, ge=0)
+    graphql_max_repeated_fields: int = Field(default=3, ge=1)
+    graphql_batching: bool = False
+    graphql_max_batch_size: int = Field(default=10, ge=1)
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         """Accept the comma-separated form an operator writes in an env file."""
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)  # raises ValueError with the culprit named
+        return value
+
+    @field_validator("rate_limit_login_per_email", "rate_limit_login_per_ip", "rate_limit_register")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as '5/minute' or '100 per hour'") from None
         return value
 
     @field_validator("database_url")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from lunchtogether.config import Settings
+from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
 from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.access_token import AccessTokenRepository
@@ -24,6 +25,8 @@ class Services:
     settings: Settings
     hasher: PasswordHasher
     tokens: TokenCodec
+    limiter: AttemptLimiter
+    limits: AttemptLimits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -34,6 +37,12 @@ class Services:
                 secret=settings.jwt_secret,
                 algorithm=settings.jwt_algorithm,
                 lifetime=timedelta(minutes=settings.jwt_access_token_expire_minutes),
+            ),
+            limiter=AttemptLimiter(settings.redis_url),
+            limits=AttemptLimits(
+                login_per_email=Limit.parse("login-email", settings.rate_limit_login_per_email),
+                login_per_ip=Limit.parse("login-ip", settings.rate_limit_login_per_ip),
+                register_per_ip=Limit.parse("register-ip", settings.rate_limit_register),
             ),
         )
 
@@ -57,7 +66,9 @@ class Dependencies:
         return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
 
     def register(self) -> RegisterWorkflow:
-        return RegisterWorkflow(users=self.users, hasher=self.services.hasher)
+        return RegisterWorkflow(
+            users=self.users, hasher=self.services.hasher, limiter=self.services.limiter, limits=self.services.limits
+        )
 
     def login(self) -> LoginWorkflow:
         return LoginWorkflow(
@@ -65,6 +76,8 @@ class Dependencies:
             access_tokens=self.access_tokens,
             hasher=self.services.hasher,
             tokens=self.services.tokens,
+            limiter=self.services.limiter,
+            limits=self.services.limits,
         )
 
     def logout(self) -> LogoutWorkflow:

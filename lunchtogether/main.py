@@ -15,14 +15,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lunchtogether.config import Settings, get_settings
-from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware, SecurityHeadersMiddleware
 from lunchtogether.database import create_engine, create_sessionmaker, ping
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
-from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, GraphQLSettings
+from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, HTTPPolicy
 
 READINESS_TIMEOUT_SECONDS = 2.0
-MAX_JSON_BODY_BYTES = 1024 * 1024
 
 logger = logging.getLogger("lunchtogether")
 
@@ -33,14 +32,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _init_sentry(settings)
     engine = create_engine(settings)
     graphql = GraphQLEndpoint(
-        schema=build_schema(production=not settings.is_development),
+        schema=build_schema(settings),
         services=Services.from_settings(settings),
         sessionmaker=create_sessionmaker(engine),
-        settings=GraphQLSettings(
-            explorer=settings.is_development,
-            secure_cookies=not settings.is_development,
-            max_body_size=MAX_JSON_BODY_BYTES,
-        ),
+        policy=HTTPPolicy.from_settings(settings),
     )
 
     @asynccontextmanager
@@ -56,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(SecurityHeadersMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,

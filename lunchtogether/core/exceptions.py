@@ -59,6 +59,19 @@ class ConflictError(DomainError):
     default_message = "This conflicts with existing data."
 
 
+class RateLimitedError(DomainError):
+    code = "RATE_LIMITED"
+    default_message = "Too many attempts; try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after}
+
+
 def invalid_input_from_pydantic(exc: PydanticValidationError) -> InvalidInputError:
     """Name each bad field as the client spells it: in camelCase, as GraphQL does."""
     fields: dict[str, str] = {}

@@ -26,6 +26,7 @@ class Context:
 
     request: Request
     response: Response
+    client_ip: str
     deps: Dependencies
     cursors: CursorCodec
     cookies: CookiePolicy

@@ -1,6 +1,7 @@
 """The one place where errors become what the client reads."""
 
 import logging
+import re
 from typing import Any
 
 import sentry_sdk
@@ -10,6 +11,8 @@ from pydantic import ValidationError as PydanticValidationError
 from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
 
 logger = logging.getLogger("lunchtogether.graphql")
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 BAD_REQUEST = "BAD_REQUEST"
@@ -26,8 +29,11 @@ def _cause(error: GraphQLError) -> Exception | None:
     return None if isinstance(cause, GraphQLError) else cause
 
 
-def format_error(error: GraphQLError, *, request_id: str) -> dict[str, Any]:
+def format_error(error: GraphQLError, *, request_id: str, hide_suggestions: bool) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
+    if hide_suggestions:
+        # graphql-core suggests names for fields, arguments, input fields and types alike.
+        formatted["message"] = _SUGGESTION.sub("", formatted["message"])
     cause = _cause(error)
     if isinstance(cause, PydanticValidationError):
         cause = invalid_input_from_pydantic(cause)

@@ -16,12 +16,13 @@ class Mutation:
     @strawberry.mutation(extensions=[Transactional()], description="Creates an account; does not sign in.")
     async def register(self, info: Info, input: inputs.RegisterInput) -> RegisterPayload:
         data = register.RegisterInput(email=input.email, password=input.password, full_name=input.full_name)
-        output = await info.context.deps.register().execute(data)
+        output = await info.context.deps.register().execute(data, client_ip=info.context.client_ip)
         return RegisterPayload(user=UserType.from_record(output.user, show_email=True))
 
     @strawberry.mutation(extensions=[Transactional()], description="Signs in and sets the access_token cookie.")
     async def login(self, info: Info, input: inputs.LoginInput) -> LoginPayload:
-        output = await info.context.deps.login().execute(login.LoginInput(email=input.email, password=input.password))
+        data = login.LoginInput(email=input.email, password=input.password)
+        output = await info.context.deps.login().execute(data, client_ip=info.context.client_ip)
         info.context.sign_in(output.access_token, output.expires_at)
         return LoginPayload(
             user=UserType.from_record(output.user, show_email=True),

@@ -1,13 +1,12 @@
-from collections.abc import Callable
-from typing import Any
-
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from lunchtogether.config import Environment, Settings
+from lunchtogether.graphql.limits import query_limits
 from lunchtogether.graphql.mutations import Mutation
 from lunchtogether.graphql.queries import Query
 
@@ -17,14 +16,14 @@ class Schema(strawberry.Schema):
         """Errors are logged where they are mapped (`graphql/errors.py`), once."""
 
 
-def build_schema(*, production: bool) -> Schema:
-    extensions: list[Callable[[], SchemaExtension]] = []
-    if production:
+def build_schema(settings: Settings) -> Schema:
+    extensions = query_limits(settings)
+    if not settings.is_development:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    options: dict[str, Any] = {"disable_field_suggestions": production}
-    return Schema(query=Query, mutation=Mutation, config=StrawberryConfig(**options), extensions=extensions)
+    config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
+    return Schema(query=Query, mutation=Mutation, config=config, extensions=extensions)
 
 
 def export_schema() -> str:
     """The SDL that `schema.graphql` holds; the same in every environment."""
-    return build_schema(production=False).as_str() + "\n"
+    return build_schema(Settings(_env_file=None, environment=Environment.DEVELOPMENT)).as_str() + "\n"

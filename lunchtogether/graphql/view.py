@@ -16,10 +16,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from lunchtogether.config import Settings
 from lunchtogether.core.middleware import request_id_of
+from lunchtogether.core.network import Network, client_address, parse_networks
 from lunchtogether.database import RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
@@ -33,6 +34,12 @@ JSON = "application/json"
 # Content types a cross-site form can send without a CORS preflight (Apollo Server's CSRF rule).
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+# GraphiQL is a page of inline script that loads its code from unpkg.
+EXPLORER_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
+    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
+    "font-src 'self' data: https://unpkg.com; connect-src 'self'; frame-ancestors 'none'"
+)
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -56,10 +63,28 @@ class Operation:
 
 
 @dataclass(frozen=True, slots=True)
-class GraphQLSettings:
+class HTTPPolicy:
+    """What the endpoint allows, from `Settings`."""
+
     explorer: bool
     secure_cookies: bool
+    hide_suggestions: bool
     max_body_size: int
+    max_batch_size: int | None
+    """None: batching off."""
+    trusted_proxies: tuple[Network, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "HTTPPolicy":
+        development = settings.is_development
+        return cls(
+            explorer=development,
+            secure_cookies=not development,
+            hide_suggestions=not development,
+            max_body_size=settings.max_request_body_size,
+            max_batch_size=settings.graphql_max_batch_size if settings.graphql_batching else None,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+        )
 
 
 class GraphQLEndpoint:
@@ -69,28 +94,30 @@ class GraphQLEndpoint:
         schema: Schema,
         services: Services,
         sessionmaker: async_sessionmaker[AsyncSession],
-        settings: GraphQLSettings,
+        policy: HTTPPolicy,
     ) -> None:
         self._schema = schema
         self._services = services
         self._sessionmaker = sessionmaker
-        self._settings = settings
+        self._policy = policy
         self._cursors = CursorCodec(services.settings.jwt_secret)
-        self._cookies = CookiePolicy(secure=settings.secure_cookies)
+        self._cookies = CookiePolicy(secure=policy.secure_cookies)
 
     async def handle(self, request: Request) -> Response:
-        if self._settings.explorer and _wants_explorer(request):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        if self._policy.explorer and _wants_explorer(request):
+            return HTMLResponse(get_graphql_ide_html("graphiql"), headers={"Content-Security-Policy": EXPLORER_CSP})
         try:
             media_type = _negotiate(request.headers.get("accept"))
-            operation = await self._read_operation(request)
-            return await self._execute(request, operation, media_type)
+            operations = await self._read_operations(request)
+            if isinstance(operations, Operation):
+                return await self._execute(request, operations, media_type)
+            return await self._execute_batch(request, operations, media_type)
         except RefusedRequestError as refused:
             return JSONResponse(
                 error_body(refused.message, BAD_REQUEST), status_code=refused.status_code, headers=refused.headers
             )
 
-    async def _read_operation(self, request: Request) -> Operation:
+    async def _read_operations(self, request: Request) -> Operation | list[Operation]:
         if request.method == "GET":
             params = request.query_params
             return _operation(
@@ -112,10 +139,17 @@ class GraphQLEndpoint:
             )
         if content_type != JSON:
             raise RefusedRequestError(415, f"Send the operation as {JSON}.")
-        return _operation(_parse_json(await self._read_body(request)))
+        body = _parse_json(await self._read_body(request))
+        if not isinstance(body, list):
+            return _operation(body)
+        if self._policy.max_batch_size is None:
+            raise RefusedRequestError(400, "Batched operations are not accepted; send one operation per request.")
+        if not 1 <= len(body) <= self._policy.max_batch_size:
+            raise RefusedRequestError(400, f"A batch holds 1 to {self._policy.max_batch_size} operations.")
+        return [_operation(item) for item in body]
 
     async def _read_body(self, request: Request) -> bytes:
-        limit = self._settings.max_body_size
+        limit = self._policy.max_body_size
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
@@ -126,12 +160,32 @@ class GraphQLEndpoint:
                 raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
         return bytes(body)
 
+    async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
+        """Each operation of a batch runs on its own, one after the other, as if sent alone."""
+        results = [await self._run(request, operation) for operation in operations]
+        body = json.dumps([body for body, _failed, _cookies in results], separators=(",", ":"))
+        response = Response(body, media_type=media_type)
+        for _body, _failed, cookies in results:
+            _copy_cookies(cookies, response)
+        return response
+
     async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
+        body, request_failed, cookies = await self._run(request, operation)
+        # The spec's rule: under the new media type a request that never executed is a 4xx.
+        status_code = 400 if request_failed and media_type == GRAPHQL_RESPONSE_JSON else 200
+        response = Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type=media_type)
+        _copy_cookies(cookies, response)
+        return response
+
+    async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
+        """Executes one operation: its body, whether it failed as a request, and its cookies."""
         db = RequestDatabase(self._sessionmaker)
         deps = Dependencies(db, self._services)
+        peer = request.client.host if request.client else None
         context = Context(
             request=request,
             response=Response(),
+            client_ip=client_address(peer, request.headers.get("x-forwarded-for"), self._policy.trusted_proxies),
             deps=deps,
             cursors=self._cursors,
             cookies=self._cookies,
@@ -156,23 +210,19 @@ class GraphQLEndpoint:
             raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
             await db.close()
-        response = _result_response(result, media_type, request_id_of(request))
-        for cookie in context.response.headers.getlist("set-cookie"):
-            response.headers.append("set-cookie", cookie)
-        return response
+        errors: list[GraphQLError] = result.errors or []
+        request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
+        body: dict[str, Any] = {} if request_failed else {"data": result.data}
+        if errors:
+            request_id = request_id_of(request)
+            hide = self._policy.hide_suggestions
+            body["errors"] = [format_error(error, request_id=request_id, hide_suggestions=hide) for error in errors]
+        return body, request_failed, context.response
 
 
-def _result_response(result: ExecutionResult, media_type: str, request_id: str) -> Response:
-    errors: list[GraphQLError] = result.errors or []
-    body: dict[str, Any] = {}
-    request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
-    if not request_failed:
-        body["data"] = result.data
-    if errors:
-        body["errors"] = [format_error(error, request_id=request_id) for error in errors]
-    # The spec's rule: under the new media type a request that never executed is a 4xx.
-    status_code = 400 if request_failed and media_type == GRAPHQL_RESPONSE_JSON else 200
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type=media_type)
+def _copy_cookies(source: Response, target: Response) -> None:
+    for cookie in source.headers.getlist("set-cookie"):
+        target.headers.append("set-cookie", cookie)
 
 
 def _negotiate(accept: str | None) -> str:
@@ -204,8 +254,6 @@ def _json_param(value: str | None) -> object:
 
 
 def _operation(data: object) -> Operation:
-    if isinstance(data, list):
-        raise RefusedRequestError(400, "Batched operations are not accepted; send one operation per request.")
     if not isinstance(data, dict):
         raise RefusedRequestError(400, "The request body must be a JSON object.")
     query, variables = data.get("query"), data.get("variables")

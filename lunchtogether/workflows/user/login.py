@@ -3,6 +3,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from lunchtogether.core.exceptions import InvalidCredentialsError
+from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
@@ -29,13 +30,20 @@ class LoginWorkflow:
         access_tokens: AccessTokenRepository,
         hasher: PasswordHasher,
         tokens: TokenCodec,
+        limiter: AttemptLimiter,
+        limits: AttemptLimits,
     ) -> None:
         self._users = users
         self._access_tokens = access_tokens
         self._hasher = hasher
         self._tokens = tokens
+        self._limiter = limiter
+        self._limits = limits
 
-    async def execute(self, data: LoginInput) -> LoginOutput:
+    async def execute(self, data: LoginInput, *, client_ip: str) -> LoginOutput:
+        # Counted per attempt, before any hash: aliased or parallel attempts gain nothing.
+        await self._limiter.hit(self._limits.login_per_ip, client_ip)
+        await self._limiter.hit(self._limits.login_per_email, data.email)
         user = await self._users.get_by_email(data.email)
         # Verified even when the account is unknown, so that timing tells nothing.
         password_matches = await self._hasher.verify(data.password, user.hashed_password if user else None)
