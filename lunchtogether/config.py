@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     graphql_batching: bool = False
     graphql_max_batch_size: int = Field(default=10, ge=1)
 
+    @field_validator("redis_url", "sentry_dsn", "public_base_url", "jwt_secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`NAME=` in an env file means "not set", as in `.env.example`."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:

@@ -142,3 +142,22 @@ def count_statements(engine: AsyncEngine) -> Callable:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def make_app(settings: Settings, client: httpx.AsyncClient) -> AsyncIterator[Callable]:
+    """Builds apps on this run's database with settings of a test's own; each gets a client."""
+    apps: list[Starlette] = []
+    clients: list[httpx.AsyncClient] = []
+
+    def make(**overrides: object) -> GraphQL:
+        app = create_app(make_settings(settings.sqlalchemy_url, **overrides))
+        apps.append(app)
+        clients.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver"))
+        return GraphQL(clients[-1])
+
+    yield make
+    for made_client in clients:
+        await made_client.aclose()
+    for app in apps:
+        await app.state.engine.dispose()

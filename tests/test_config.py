@@ -82,3 +82,12 @@ def test_the_server_refuses_to_start_in_production_without_a_secret(tmp_path):
 
     assert finished.returncode == 1
     assert finished.stderr.strip() == "lunchtogether: refusing to start: JWT_SECRET_KEY must be set in production"
+
+
+def test_the_example_env_file_is_a_working_configuration(project_root):
+    settings = load_settings(_env_file=project_root / ".env.example")
+
+    assert settings.redis_url is None
+    assert settings.sentry_dsn is None
+    assert settings.jwt_secret == DEVELOPMENT_JWT_SECRET
+    assert settings.rate_limit_login_per_email == "5/minute"

@@ -168,3 +168,21 @@ async def test_health_is_ok_and_ready_checks_the_database(client):
 
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("path", ["/health", "/graphql?query={me{id}}", "/nowhere"])
+async def test_every_response_carries_the_security_headers(client, path):
+    response = await client.get(path)
+
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+async def test_graphiql_gets_a_policy_that_lets_it_run(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self' 'unsafe-inline' https://unpkg.com" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -52,3 +52,31 @@ async def test_domain_errors_still_say_what_is_wrong(production_api):
     result = await production_api("{ users { totalCount } }")
 
     assert code(result) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ users(frist: 2) { totalCount } }", None),
+        ('mutation { register(input: {emial: "a@b.co", password: "x", fullName: "y"}) { user { id } } }', None),
+        ("query ($first: Itn) { users(first: $first) { totalCount } }", None),
+        (
+            "mutation ($i: RegisterInput!) { register(input: $i) { user { id } } }",
+            {"i": {"emial": "a@b.co", "password": "x", "fullName": "y"}},
+        ),
+        ("{ mee { id } }", None),
+    ],
+    ids=["argument", "input field", "type", "variable field", "field"],
+)
+async def test_no_suggestions_for_any_name(production_api, query, variables):
+    response = await production_api.post(query, variables)
+
+    message = response.json()["errors"][0]["message"]
+    assert "Did you mean" not in message
+    assert message  # still says what is wrong
+
+
+async def test_development_keeps_suggestions(api):
+    result = await api("{ users(frist: 2) { totalCount } }")
+
+    assert "Did you mean 'first'?" in result["errors"][0]["message"]

@@ -1,0 +1,143 @@
+"""Brute-force protection: per attempt, per email and per client, shared through Redis."""
+
+import os
+import uuid
+
+import pytest
+import redis.asyncio as redis
+
+from tests.support import LOGIN, PASSWORD, REGISTER, code, error
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _aliased_logins(password: str, count: int) -> str:
+    arguments = f'input: {{email: "ann@example.com", password: "{password}"}}'
+    return "mutation { " + " ".join(f"a{n}: login({arguments}) {{ accessToken }}" for n in range(count)) + " }"
+
+
+def _login(email: str, password: str = PASSWORD) -> dict:
+    return {"input": {"email": email, "password": password}}
+
+
+async def test_logins_per_email_are_limited_even_with_the_right_password(make_app):
+    api = make_app(rate_limit_login_per_email="3/minute")
+    await api.register("ann@example.com")
+
+    wrong = [await api(LOGIN, _login("ann@example.com", "wrong password")) for _ in range(3)]
+    blocked = await api(LOGIN, _login("ANN@example.com"))
+
+    assert [code(result) for result in wrong] == ["UNAUTHENTICATED"] * 3
+    assert code(blocked) == "RATE_LIMITED"
+    retry_after = error(blocked)["extensions"]["retryAfter"]
+    assert 0 < retry_after <= 60
+    assert code(await api(LOGIN, _login("bob@example.com", "anything1"))) == "UNAUTHENTICATED"  # other emails go on
+
+
+async def test_aliased_logins_count_one_attempt_each(make_app):
+    api = make_app(rate_limit_login_per_email="2/minute")
+    await api.register("ann@example.com")
+    result = await api(_aliased_logins(PASSWORD, 3))
+
+    # Mutations run in order; the third is refused (and, being non-null, nulls the whole result).
+    assert code(result) == "RATE_LIMITED"
+    assert error(result)["path"] == ["a2"]
+
+
+async def test_a_failed_aliased_login_stops_the_rest(make_app):
+    """login is non-null: the first wrong password ends the operation, so aliases buy an attacker nothing."""
+    api = make_app(rate_limit_login_per_email="3/minute")
+    await api.register("ann@example.com")
+    result = await api(_aliased_logins("wrong password", 5))
+
+    assert code(result) == "UNAUTHENTICATED"
+    assert [await api.login("ann@example.com") for _ in range(2)]  # only one attempt was used
+
+
+async def test_logins_per_client_are_limited_across_emails(make_app):
+    api = make_app(rate_limit_login_per_ip="3/minute")
+
+    results = [await api(LOGIN, _login(f"user{n}@example.com")) for n in range(4)]
+
+    assert [code(result) for result in results] == ["UNAUTHENTICATED"] * 3 + ["RATE_LIMITED"]
+
+
+async def test_a_forged_forwarded_for_does_not_make_a_new_client(make_app):
+    api = make_app(rate_limit_login_per_ip="2/minute")
+
+    async def attempt(forwarded_for: str) -> dict:
+        response = await api.client.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": _login("x@example.com", "nope nope")},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+        return response.json()
+
+    codes = [code(await attempt(f"203.0.113.{n}")) for n in range(3)]
+
+    assert codes == ["UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED"]
+
+
+async def test_forwarded_for_counts_behind_a_trusted_proxy(make_app):
+    api = make_app(rate_limit_login_per_ip="1/minute", trusted_proxies="127.0.0.1")
+
+    async def attempt(forwarded_for: str) -> dict:
+        response = await api.client.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": _login(f"{uuid.uuid4().hex}@example.com", "nope nope")},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+        return response.json()
+
+    assert code(await attempt("203.0.113.1")) == "UNAUTHENTICATED"
+    assert code(await attempt("203.0.113.2")) == "UNAUTHENTICATED"
+    assert code(await attempt("198.51.100.7, 203.0.113.1")) == "RATE_LIMITED"  # the proxy appended .1
+
+
+async def test_registrations_per_client_are_limited(make_app):
+    api = make_app(rate_limit_register="2/hour")
+
+    results = [
+        await api(REGISTER, {"input": {"email": f"user{n}@example.com", "password": PASSWORD, "fullName": "U"}})
+        for n in range(3)
+    ]
+
+    assert ["errors" in result for result in results] == [False, False, True]
+    assert code(results[2]) == "RATE_LIMITED"
+
+
+@pytest.fixture
+async def redis_url():
+    client = redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except (OSError, redis.RedisError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); set TEST_REDIS_URL")
+    yield REDIS_URL
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_two_server_instances_share_one_count_through_redis(make_app, redis_url):
+    first = make_app(redis_url=redis_url, rate_limit_login_per_email="2/minute")
+    second = make_app(redis_url=redis_url, rate_limit_login_per_email="2/minute")
+    await first.register("ann@example.com")
+
+    results = [
+        await first(LOGIN, _login("ann@example.com", "wrong one")),
+        await second(LOGIN, _login("ann@example.com", "wrong two")),
+        await first(LOGIN, _login("ann@example.com")),
+    ]
+
+    assert [code(result) for result in results] == ["UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED"]
+
+
+async def test_in_memory_counts_are_per_instance(make_app):
+    first = make_app(rate_limit_login_per_email="1/minute")
+    second = make_app(rate_limit_login_per_email="1/minute")
+    await first.register("ann@example.com")
+
+    assert "errors" not in await first(LOGIN, _login("ann@example.com"))
+    assert "errors" not in await second(LOGIN, _login("ann@example.com"))
