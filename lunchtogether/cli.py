@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from alembic import command
 from lunchtogether.config import Settings, SettingsError, get_settings
 from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
-from lunchtogether.database import RequestDatabase, create_engine, create_sessionmaker
+from lunchtogether.database import RequestDatabase, create_engine
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.schema import export_schema
 from lunchtogether.schemas.user import UserResponse
@@ -117,11 +117,11 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> None:
 async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:
     """Creates an account outside any request, as `create-user` does."""
     engine = create_engine(settings)
-    db = RequestDatabase(create_sessionmaker(engine))
+    db = RequestDatabase(engine)
     try:
-        workflow = Dependencies(db, Services.from_settings(settings)).register()
-        output = await workflow.execute(data, client_ip=None, superuser=superuser)
-        await db.commit()
+        async with db.transaction():
+            workflow = Dependencies(db, Services.from_settings(settings)).register()
+            output = await workflow.execute(data, client_ip=None, superuser=superuser)
         return output.user
     finally:
         await db.close()

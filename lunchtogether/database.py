@@ -7,7 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from lunchtogether.config import Settings
 
@@ -45,39 +45,51 @@ def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 
 class RequestDatabase:
-    """The one session of a request, lent to one task at a time.
+    """The database connection of one request, lent to one task at a time.
 
-    graphql-core resolves the top-level fields of a query concurrently, and an
-    AsyncSession must not be used by two tasks at once: every statement goes
-    through `session()`, which queues the callers.
+    graphql-core resolves the top-level fields of a query concurrently, and a
+    connection must not be used by two tasks at once: every statement goes through
+    `connection()`, which queues the callers. Reads run in autocommit, so a single
+    read costs a single statement (no BEGIN/COMMIT around it); a mutation's writes
+    run in `transaction()`, committed when it succeeds and rolled back when it fails.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._session = sessionmaker()
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._writes = engine
+        self._reader: AsyncConnection | None = None
+        self._writer: AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def session(self) -> AsyncGenerator[AsyncSession]:
+    async def connection(self) -> AsyncGenerator[AsyncConnection]:
         async with self._lock:
-            yield self._session
+            if self._writer is not None:
+                yield self._writer
+                return
+            if self._reader is None:
+                self._reader = await self._reads.connect()
+            yield self._reader
 
-    async def commit(self) -> None:
-        async with self._lock:
-            await self._session.commit()
-
-    async def rollback(self) -> None:
-        async with self._lock:
-            await self._session.rollback()
+    @asynccontextmanager
+    async def transaction(self) -> AsyncGenerator[None]:
+        """Everything inside runs in one transaction; mutations run one at a time, never nested."""
+        if self._writer is not None:
+            raise RuntimeError("transactions do not nest")
+        async with self._writes.begin() as writer:
+            self._writer = writer
+            try:
+                yield
+            finally:
+                self._writer = None
 
     async def close(self) -> None:
-        await self._session.close()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None

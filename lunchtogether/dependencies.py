@@ -48,7 +48,7 @@ class Services:
 
 
 class Dependencies:
-    """Repositories and workflows for one request, all on the request's one session."""
+    """Repositories and workflows for one request, all on the request's one connection."""
 
     def __init__(self, db: RequestDatabase, services: Services) -> None:
         self.db = db

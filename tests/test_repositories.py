@@ -3,15 +3,14 @@
 import pytest
 
 from lunchtogether.core.exceptions import ConflictError
-from lunchtogether.database import RequestDatabase, create_sessionmaker
+from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.user import UserRepository
 
 
 @pytest.fixture
 async def users(client, engine):
-    db = RequestDatabase(create_sessionmaker(engine))
+    db = RequestDatabase(engine)
     yield UserRepository(db)
-    await db.rollback()
     await db.close()
 
 

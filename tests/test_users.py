@@ -202,3 +202,23 @@ async def test_me_user_and_users_resolve_together_on_one_request(api):
 def test_settings_secret_is_not_shown_in_repr(settings):
     assert isinstance(settings.jwt_secret_key, SecretStr)
     assert settings.jwt_secret not in repr(settings)
+
+
+async def test_me_costs_one_statement(api, count_statements):
+    _, token = await api.signed_up("viewer@example.com")
+
+    with count_statements() as statements:
+        assert await api.me(token) is not None
+
+    assert len(statements) == 1, statements  # token state and user together
+
+
+@pytest.mark.parametrize(("selection", "expected"), [("edges { cursor }", 2), ("totalCount edges { cursor }", 3)])
+async def test_a_users_page_costs_one_statement_and_total_count_one_more(api, count_statements, selection, expected):
+    _, token = await api.signed_up("viewer@example.com")
+
+    with count_statements() as statements:
+        result = await api(f"{{ users(first: 5) {{ {selection} }} }}", token=token)
+
+    assert "errors" not in result
+    assert len(statements) == expected, statements  # the identity, the page, and the count when asked

@@ -18,11 +18,5 @@ class Transactional(FieldExtension):
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: strawberry.Info, **kwargs: Any
     ) -> Any:
-        db = info.context.deps.db
-        try:
-            result = await next_(source, info, **kwargs)
-        except Exception:
-            await db.rollback()
-            raise
-        await db.commit()
-        return result
+        async with info.context.deps.db.transaction():
+            return await next_(source, info, **kwargs)

@@ -1,64 +1,106 @@
-"""Query limits, applied before anything executes.
+"""Query limits and validation, applied before anything executes, and cached per document.
 
-Depth, aliases and tokens use Strawberry's own extensions. What graphql-core has no
-cheap rule for is checked here, before its validation runs: merging repeated fields
-is quadratic there, so 300 copies of one field cost half a second of CPU to refuse.
+Depth, aliases and tokens use Strawberry's own rules. What graphql-core has no cheap
+rule for is checked here first: merging repeated fields is quadratic in graphql-core,
+so 300 copies of one field would cost half a second of CPU to refuse.
 """
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     SelectionSetNode,
     Visitor,
     visit,
 )
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.schema import validate_document
 
 from lunchtogether.config import Settings
 
+# Distinct documents whose parse and validation results are kept; bounded, so that
+# unique query texts cannot grow memory.
+CACHED_DOCUMENTS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    max_directives: int
+    max_repeated_fields: int
+
+    def check(self, document: DocumentNode) -> GraphQLError | None:
+        census = _Census(document)
+        visit(document, census)
+        if census.directives > self.max_directives:
+            return GraphQLError(f"{census.directives} directives found. Allowed: {self.max_directives}")
+        name, count = census.most_repeated
+        if count > self.max_repeated_fields:
+            allowed = self.max_repeated_fields
+            return GraphQLError(f"Field '{name}' is selected {count} times at one place. Allowed: {allowed}")
+        return None
+
 
 def query_limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """The schema's extensions for parsing and validation, in the order they apply."""
+    # Strawberry's limiters make a new rule class per instance; built once here, the
+    # rules are the same objects on every request, so validation results can be cached.
+    rules: list[type[ASTValidationRule]] = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    if not settings.is_development:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    limits = DocumentLimits(
+        max_directives=settings.graphql_max_directives, max_repeated_fields=settings.graphql_max_repeated_fields
+    )
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: DocumentLimits(
-            max_directives=settings.graphql_max_directives,
-            max_repeated_fields=settings.graphql_max_repeated_fields,
-        ),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: AddValidationRules(rules),
+        lambda: CachedValidation(limits),
     ]
 
 
-class DocumentLimits(SchemaExtension):
-    def __init__(self, *, max_directives: int, max_repeated_fields: int) -> None:
-        self._max_directives = max_directives
-        self._max_repeated_fields = max_repeated_fields
+class CachedValidation(SchemaExtension):
+    """Validates each distinct document once: the cheap limits, then graphql-core's rules."""
+
+    def __init__(self, limits: DocumentLimits) -> None:
+        self._limits = limits
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None and (error := self._check(context.graphql_document)):
-            # Set before validation runs, so that graphql-core's validation is skipped.
-            context.pre_execution_errors = [error]
+        if context.graphql_document is not None:
+            context.pre_execution_errors = _validate(
+                context.schema._schema, context.graphql_document, tuple(context.validation_rules), self._limits
+            )
         yield
 
-    def _check(self, document: DocumentNode) -> GraphQLError | None:
-        census = _Census(document)
-        visit(document, census)
-        if census.directives > self._max_directives:
-            return GraphQLError(f"{census.directives} directives found. Allowed: {self._max_directives}")
-        name, count = census.most_repeated
-        if count > self._max_repeated_fields:
-            return GraphQLError(
-                f"Field '{name}' is selected {count} times at one place. Allowed: {self._max_repeated_fields}"
-            )
-        return None
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], limits: DocumentLimits
+) -> list[GraphQLError]:
+    if error := limits.check(document):
+        return [error]
+    return validate_document(schema, document, rules)
 
 
 class _Census(Visitor):

@@ -1,7 +1,5 @@
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -18,8 +16,6 @@ class Schema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> Schema:
     extensions = query_limits(settings)
-    if not settings.is_development:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
     return Schema(query=Query, mutation=Mutation, config=config, extensions=extensions)
 

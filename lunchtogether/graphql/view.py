@@ -2,7 +2,7 @@
 
 Strawberry's schema parses, validates and executes; this endpoint owns the wire:
 content negotiation, status codes, JSON error bodies for refused requests,
-Apollo's CSRF rule, and the request's database session.
+Apollo's CSRF rule, and the request's database connection.
 """
 
 import json
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -93,12 +93,12 @@ class GraphQLEndpoint:
         *,
         schema: Schema,
         services: Services,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         policy: HTTPPolicy,
     ) -> None:
         self._schema = schema
         self._services = services
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._policy = policy
         self._cursors = CursorCodec(services.settings.jwt_secret)
         self._cookies = CookiePolicy(secure=policy.secure_cookies)
@@ -179,7 +179,7 @@ class GraphQLEndpoint:
 
     async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
         """Executes one operation: its body, whether it failed as a request, and its cookies."""
-        db = RequestDatabase(self._sessionmaker)
+        db = RequestDatabase(self._engine)
         deps = Dependencies(db, self._services)
         peer = request.client.host if request.client else None
         context = Context(

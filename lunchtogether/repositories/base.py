@@ -63,8 +63,8 @@ class Repository[RecordT: BaseModel]:
 
     async def count(self, where: Sequence[ColumnElement[bool]] = ()) -> int:
         statement = select(func.count()).select_from(self.table).where(*where)
-        async with self._db.session() as session:
-            return (await session.execute(statement)).scalar_one()
+        async with self._db.connection() as connection:
+            return (await connection.execute(statement)).scalar_one()
 
     async def create(self, values: Mapping[str, Any]) -> RecordT:
         record = await self._write(insert(self.table).values(**values).returning(self.table))
@@ -76,8 +76,8 @@ class Repository[RecordT: BaseModel]:
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
-        async with self._db.session() as session:
-            return (await session.execute(statement)).first() is not None
+        async with self._db.connection() as connection:
+            return (await connection.execute(statement)).first() is not None
 
     async def _write(self, statement: Executable) -> RecordT | None:
         try:
@@ -86,11 +86,11 @@ class Repository[RecordT: BaseModel]:
             raise ConflictError(self.conflict_message) from exc
 
     async def _fetch_one(self, statement: Executable) -> RecordT | None:
-        async with self._db.session() as session:
-            row = (await session.execute(statement)).first()
+        async with self._db.connection() as connection:
+            row = (await connection.execute(statement)).first()
         return None if row is None else self.record.model_validate(row)
 
     async def _fetch_all(self, statement: Executable) -> list[RecordT]:
-        async with self._db.session() as session:
-            rows = (await session.execute(statement)).all()
+        async with self._db.connection() as connection:
+            rows = (await connection.execute(statement)).all()
         return [self.record.model_validate(row) for row in rows]

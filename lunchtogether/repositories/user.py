@@ -19,8 +19,8 @@ class UserRepository(Repository[UserInDB]):
         return await self.get(User.email == email)
 
     async def exists_by_email(self, email: str) -> bool:
-        async with self._db.session() as session:
-            return bool((await session.execute(select(exists().where(User.email == email)))).scalar())
+        async with self._db.connection() as connection:
+            return bool((await connection.execute(select(exists().where(User.email == email)))).scalar())
 
     async def get_by_access_token(self, *, user_id: UUID, token_id: UUID, now: datetime) -> UserInDB | None:
         """The active owner of a live token, in one round trip: token state and user together."""
