@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from alembic import command
 from lunchtogether.config import Settings, SettingsError, get_settings
 from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
-from lunchtogether.database import RequestDatabase, create_engine
+from lunchtogether.database import Database, RequestDatabase, create_engine
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.schema import export_schema
 from lunchtogether.schemas.user import UserResponse
@@ -81,6 +81,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
         proxy_headers=False,
+        # The app writes its own access line, with the request id.
+        access_log=False,
         server_header=False,
     )
 
@@ -117,7 +119,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> None:
 async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:
     """Creates an account outside any request, as `create-user` does."""
     engine = create_engine(settings)
-    db = RequestDatabase(engine)
+    db = RequestDatabase(Database(engine))
     try:
         async with db.transaction():
             workflow = Dependencies(db, Services.from_settings(settings)).register()

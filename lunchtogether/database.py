@@ -50,6 +50,16 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+class Database:
+    """The app's engine, and the same pool seen in autocommit for reads: both built once."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # Building this costs as much as a request (it re-registers event listeners):
+        # never per request.
+        self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class RequestDatabase:
     """The database connection of one request, lent to one task at a time.
 
@@ -60,9 +70,9 @@ class RequestDatabase:
     run in `transaction()`, committed when it succeeds and rolled back when it fails.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._writes = engine
+    def __init__(self, database: Database) -> None:
+        self._reads = database.reads
+        self._writes = database.engine
         self._reader: AsyncConnection | None = None
         self._writer: AsyncConnection | None = None
         self._lock = asyncio.Lock()

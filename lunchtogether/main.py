@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from lunchtogether.config import Settings, get_settings
 from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware, SecurityHeadersMiddleware
-from lunchtogether.database import create_engine, ping
+from lunchtogether.database import Database, create_engine, ping
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
 from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, HTTPPolicy
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
         services=Services.from_settings(settings),
-        engine=engine,
+        database=Database(engine),
         policy=HTTPPolicy.from_settings(settings),
     )
 

@@ -3,13 +3,13 @@
 import pytest
 
 from lunchtogether.core.exceptions import ConflictError
-from lunchtogether.database import RequestDatabase
+from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.repositories.user import UserRepository
 
 
 @pytest.fixture
 async def users(client, engine):
-    db = RequestDatabase(engine)
+    db = RequestDatabase(Database(engine))
     yield UserRepository(db)
     await db.close()
 

@@ -1,6 +1,8 @@
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,6 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from lunchtogether.core.exceptions import AuthenticationError
 from lunchtogether.dependencies import Dependencies
+from lunchtogether.graphql.dataloaders import user_loader
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.schemas.user import UserInDB
 from lunchtogether.workflows.user.authenticate import AuthenticateInput, Identity
@@ -30,8 +33,12 @@ class Context:
     deps: Dependencies
     cursors: CursorCodec
     cookies: CookiePolicy
-    user_loader: DataLoader
     _identity: "asyncio.Future[Identity | None] | None" = field(default=None, init=False)
+
+    @cached_property
+    def user_loader(self) -> DataLoader[UUID, UserInDB | None]:
+        """Built on first use: most requests never look a user up by id."""
+        return user_loader(self.deps.users)
 
     async def identity(self) -> Identity | None:
         """Who the request acts as, looked up once however many fields ask.

@@ -1,12 +1,17 @@
-"""Query limits and validation, applied before anything executes, and cached per document.
+"""Parsing and validation: query limits applied before anything executes, cached per document.
 
-Depth, aliases and tokens use Strawberry's own rules. What graphql-core has no cheap
-rule for is checked here first: merging repeated fields is quadratic in graphql-core,
-so 300 copies of one field would cost half a second of CPU to refuse.
+Depth and aliases use Strawberry's own validation rules and tokens graphql-core's
+parser limit. What graphql-core has no cheap rule for is checked first, by walking
+the document once: merging repeated fields is quadratic in graphql-core, so 300 copies
+of one field would cost half a second of CPU to refuse.
+
+It is one extension, not Strawberry's four (MaxTokensLimiter, ParserCache,
+AddValidationRules, ValidationCache): every extension wraps every phase of every
+request, and four of them cost a fifth of a request's CPU.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,17 +26,11 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     Visitor,
+    parse,
     visit,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from lunchtogether.config import Settings
@@ -42,9 +41,30 @@ CACHED_DOCUMENTS = 256
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentLimits:
+class QueryPolicy:
+    """Every limit a document must meet; hashable, so that results are cached per policy."""
+
+    max_tokens: int
     max_directives: int
     max_repeated_fields: int
+    rules: tuple[type[ASTValidationRule], ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "QueryPolicy":
+        # Strawberry's limiters make a new rule class per instance: built once here,
+        # the rules are the same objects on every request, so results can be cached.
+        rules: list[type[ASTValidationRule]] = [
+            *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        ]
+        if not settings.is_development:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        return cls(
+            max_tokens=settings.graphql_max_tokens,
+            max_directives=settings.graphql_max_directives,
+            max_repeated_fields=settings.graphql_max_repeated_fields,
+            rules=tuple(rules),
+        )
 
     def check(self, document: DocumentNode) -> GraphQLError | None:
         census = _Census(document)
@@ -58,49 +78,37 @@ class DocumentLimits:
         return None
 
 
-def query_limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The schema's extensions for parsing and validation, in the order they apply."""
-    # Strawberry's limiters make a new rule class per instance; built once here, the
-    # rules are the same objects on every request, so validation results can be cached.
-    rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
-    if not settings.is_development:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    limits = DocumentLimits(
-        max_directives=settings.graphql_max_directives, max_repeated_fields=settings.graphql_max_repeated_fields
-    )
-    return [
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
-        lambda: AddValidationRules(rules),
-        lambda: CachedValidation(limits),
-    ]
+class CheckedDocuments(SchemaExtension):
+    def __init__(self, policy: QueryPolicy) -> None:
+        self._policy = policy
 
-
-class CachedValidation(SchemaExtension):
-    """Validates each distinct document once: the cheap limits, then graphql-core's rules."""
-
-    def __init__(self, limits: DocumentLimits) -> None:
-        self._limits = limits
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            context.graphql_document = _parse(context.query, self._policy.max_tokens)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
             context.pre_execution_errors = _validate(
-                context.schema._schema, context.graphql_document, tuple(context.validation_rules), self._limits
+                context.schema._schema, context.graphql_document, tuple(context.validation_rules), self._policy
             )
         yield
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
 def _validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], limits: DocumentLimits
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], policy: QueryPolicy
 ) -> list[GraphQLError]:
-    if error := limits.check(document):
+    if error := policy.check(document):
         return [error]
-    return validate_document(schema, document, rules)
+    return validate_document(schema, document, (*rules, *policy.rules))
 
 
 class _Census(Visitor):
@@ -148,4 +156,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["DocumentLimits", "query_limits"]
+__all__ = ["CheckedDocuments", "QueryPolicy"]

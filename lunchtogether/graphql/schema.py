@@ -4,7 +4,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from lunchtogether.config import Environment, Settings
-from lunchtogether.graphql.limits import query_limits
+from lunchtogether.graphql.limits import CheckedDocuments, QueryPolicy
 from lunchtogether.graphql.mutations import Mutation
 from lunchtogether.graphql.queries import Query
 
@@ -15,9 +15,9 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
-    extensions = query_limits(settings)
+    policy = QueryPolicy.from_settings(settings)
     config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
-    return Schema(query=Query, mutation=Mutation, config=config, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, config=config, extensions=[lambda: CheckedDocuments(policy)])
 
 
 def export_schema() -> str:

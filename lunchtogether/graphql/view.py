@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -21,10 +21,9 @@ from strawberry.types.graphql import OperationType
 from lunchtogether.config import Settings
 from lunchtogether.core.middleware import request_id_of
 from lunchtogether.core.network import Network, client_address, parse_networks
-from lunchtogether.database import RequestDatabase
+from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
-from lunchtogether.graphql.dataloaders import user_loader
 from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, is_request_error
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
@@ -93,12 +92,12 @@ class GraphQLEndpoint:
         *,
         schema: Schema,
         services: Services,
-        engine: AsyncEngine,
+        database: Database,
         policy: HTTPPolicy,
     ) -> None:
         self._schema = schema
         self._services = services
-        self._engine = engine
+        self._database = database
         self._policy = policy
         self._cursors = CursorCodec(services.settings.jwt_secret)
         self._cookies = CookiePolicy(secure=policy.secure_cookies)
@@ -163,7 +162,7 @@ class GraphQLEndpoint:
     async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
         """Each operation of a batch runs on its own, one after the other, as if sent alone."""
         results = [await self._run(request, operation) for operation in operations]
-        body = json.dumps([body for body, _failed, _cookies in results], separators=(",", ":"))
+        body = encode_json([body for body, _failed, _cookies in results])
         response = Response(body, media_type=media_type)
         for _body, _failed, cookies in results:
             _copy_cookies(cookies, response)
@@ -173,13 +172,13 @@ class GraphQLEndpoint:
         body, request_failed, cookies = await self._run(request, operation)
         # The spec's rule: under the new media type a request that never executed is a 4xx.
         status_code = 400 if request_failed and media_type == GRAPHQL_RESPONSE_JSON else 200
-        response = Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type=media_type)
+        response = Response(encode_json(body), status_code=status_code, media_type=media_type)
         _copy_cookies(cookies, response)
         return response
 
     async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
         """Executes one operation: its body, whether it failed as a request, and its cookies."""
-        db = RequestDatabase(self._engine)
+        db = RequestDatabase(self._database)
         deps = Dependencies(db, self._services)
         peer = request.client.host if request.client else None
         context = Context(
@@ -189,7 +188,6 @@ class GraphQLEndpoint:
             deps=deps,
             cursors=self._cursors,
             cookies=self._cookies,
-            user_loader=user_loader(deps.users),
         )
         try:
             result = await self._schema.execute(
@@ -218,6 +216,14 @@ class GraphQLEndpoint:
             hide = self._policy.hide_suggestions
             body["errors"] = [format_error(error, request_id=request_id, hide_suggestions=hide) for error in errors]
         return body, request_failed, context.response
+
+
+def encode_json(body: object) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # A message can quote a client's lone surrogate, which only `json` can escape.
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _copy_cookies(source: Response, target: Response) -> None:

@@ -85,12 +85,12 @@ class Repository[RecordT: BaseModel]:
         except IntegrityError as exc:
             raise ConflictError(self.conflict_message) from exc
 
-    async def _fetch_one(self, statement: Executable) -> RecordT | None:
+    async def _fetch_one(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> RecordT | None:
         async with self._db.connection() as connection:
-            row = (await connection.execute(statement)).first()
+            row = (await connection.execute(statement, parameters)).first()
         return None if row is None else self.record.model_validate(row)
 
-    async def _fetch_all(self, statement: Executable) -> list[RecordT]:
+    async def _fetch_all(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[RecordT]:
         async with self._db.connection() as connection:
-            rows = (await connection.execute(statement)).all()
+            rows = (await connection.execute(statement, parameters)).all()
         return [self.record.model_validate(row) for row in rows]

@@ -1,13 +1,26 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from lunchtogether.models import AccessToken, User
 from lunchtogether.repositories.base import Keyset, Repository
 from lunchtogether.schemas.user import UserInDB
 
 _LIKE_ESCAPE = "\\"
+
+# Checked on every signed-in request, so built once rather than per call.
+_BY_ACCESS_TOKEN = (
+    select(User.__table__)
+    .join(AccessToken, AccessToken.user_id == User.id)
+    .where(
+        AccessToken.id == bindparam("token_id"),
+        User.id == bindparam("user_id"),
+        AccessToken.revoked_at.is_(None),
+        AccessToken.expires_at > bindparam("now"),
+        User.is_active,
+    )
+)
 
 
 class UserRepository(Repository[UserInDB]):
@@ -24,17 +37,7 @@ class UserRepository(Repository[UserInDB]):
 
     async def get_by_access_token(self, *, user_id: UUID, token_id: UUID, now: datetime) -> UserInDB | None:
         """The active owner of a live token, in one round trip: token state and user together."""
-        return await self._fetch_one(
-            select(self.table)
-            .join(AccessToken, AccessToken.user_id == User.id)
-            .where(
-                AccessToken.id == token_id,
-                User.id == user_id,
-                AccessToken.revoked_at.is_(None),
-                AccessToken.expires_at > now,
-                User.is_active,
-            )
-        )
+        return await self._fetch_one(_BY_ACCESS_TOKEN, {"token_id": token_id, "user_id": user_id, "now": now})
 
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
         return await self.get_multi(limit=limit, after=after, where=self._matching(term))
