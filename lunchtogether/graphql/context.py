@@ -9,6 +9,7 @@ from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from lunchtogether.core.exceptions import AuthenticationError
+from lunchtogether.core.network import Network, client_address
 from lunchtogether.dependencies import Dependencies
 from lunchtogether.graphql.dataloaders import user_loader
 from lunchtogether.graphql.pagination import CursorCodec
@@ -29,11 +30,17 @@ class Context:
 
     request: Request
     response: Response
-    client_ip: str
+    trusted_proxies: tuple[Network, ...]
     deps: Dependencies
     cursors: CursorCodec
     cookies: CookiePolicy
     _identity: "asyncio.Future[Identity | None] | None" = field(default=None, init=False)
+
+    @cached_property
+    def client_ip(self) -> str:
+        """The client's address (behind trusted proxies, from X-Forwarded-For)."""
+        peer = self.request.client.host if self.request.client else None
+        return client_address(peer, self.request.headers.get("x-forwarded-for"), self.trusted_proxies)
 
     @cached_property
     def user_loader(self) -> DataLoader[UUID, UserInDB | None]:

@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from lunchtogether.config import Settings
 from lunchtogether.core.middleware import request_id_of
-from lunchtogether.core.network import Network, client_address, parse_networks
+from lunchtogether.core.network import Network, parse_networks
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
@@ -103,7 +103,7 @@ class GraphQLEndpoint:
         self._cookies = CookiePolicy(secure=policy.secure_cookies)
 
     async def handle(self, request: Request) -> Response:
-        if self._policy.explorer and _wants_explorer(request):
+        if self._policy.explorer and request.method == "GET" and _wants_explorer(request):
             return HTMLResponse(get_graphql_ide_html("graphiql"), headers={"Content-Security-Policy": EXPLORER_CSP})
         try:
             media_type = _negotiate(request.headers.get("accept"))
@@ -180,11 +180,10 @@ class GraphQLEndpoint:
         """Executes one operation: its body, whether it failed as a request, and its cookies."""
         db = RequestDatabase(self._database)
         deps = Dependencies(db, self._services)
-        peer = request.client.host if request.client else None
         context = Context(
             request=request,
             response=Response(),
-            client_ip=client_address(peer, request.headers.get("x-forwarded-for"), self._policy.trusted_proxies),
+            trusted_proxies=self._policy.trusted_proxies,
             deps=deps,
             cursors=self._cursors,
             cookies=self._cookies,
@@ -244,8 +243,7 @@ def _negotiate(accept: str | None) -> str:
 
 
 def _wants_explorer(request: Request) -> bool:
-    accept = request.headers.get("accept", "").lower()
-    return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
+    return "text/html" in request.headers.get("accept", "").lower() and "query" not in request.query_params
 
 
 def _parse_json(body: bytes) -> object:
