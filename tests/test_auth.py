@@ -1,6 +1,7 @@
 """register, login, logout, me: sign-up, sign-in, cookies, bearer tokens and revocation."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -199,3 +200,14 @@ async def test_garbage_in_the_cookie_signs_out(api, client):
     client.cookies.set("access_token", "not.a.jwt")
 
     assert await api(ME) == {"data": {"me": None}}
+
+
+def test_a_verified_token_still_expires():
+    from lunchtogether.core.security import TokenCodec
+
+    codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(seconds=1))
+    issued = codec.issue(uuid.uuid4(), now=datetime.now(UTC) - timedelta(seconds=2))
+
+    assert codec.decode(issued.token) is None
+    fresh = codec.issue(uuid.uuid4())
+    assert codec.decode(fresh.token) == codec.decode(fresh.token) is not None

@@ -2,14 +2,17 @@
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID, uuid4
 
 import jwt
 from passlib.context import CryptContext
 
 MAX_TOKEN_LENGTH = 4096
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class PasswordHasher:
@@ -48,15 +51,23 @@ class IssuedToken:
 class TokenClaims:
     user_id: UUID
     token_id: UUID
+    expires_at: float
+    """Seconds since the epoch."""
 
 
 class TokenCodec:
-    """Signs and reads JWTs; only the configured algorithm is ever accepted."""
+    """Signs and reads JWTs; only the configured algorithm is ever accepted.
+
+    Checking a signature costs PyJWT about a tenth of a request's CPU, so the result
+    is kept per token string (bounded). That is no cache of token *state*: expiry is
+    checked on every use here, and revocation and the user in the database.
+    """
 
     def __init__(self, *, secret: str, algorithm: str, lifetime: timedelta) -> None:
         self._secret = secret
         self._algorithm = algorithm
         self._lifetime = lifetime
+        self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
     def issue(self, user_id: UUID, *, now: datetime | None = None) -> IssuedToken:
         issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -69,13 +80,19 @@ class TokenCodec:
         """The claims of a well-formed, correctly signed, unexpired token; else None."""
         if len(token) > MAX_TOKEN_LENGTH:
             return None
+        claims = self._verified(token)
+        return claims if claims is not None and claims.expires_at > time.time() else None
+
+    def _verify(self, token: str) -> TokenClaims | None:
         try:
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[self._algorithm],
-                options={"require": ["sub", "jti", "iat", "exp"]},
+                options={"require": ["sub", "jti", "iat", "exp"], "verify_exp": False},
             )
-            return TokenClaims(user_id=UUID(str(claims["sub"])), token_id=UUID(str(claims["jti"])))
-        except (jwt.PyJWTError, ValueError):
+            return TokenClaims(
+                user_id=UUID(str(claims["sub"])), token_id=UUID(str(claims["jti"])), expires_at=float(claims["exp"])
+            )
+        except (jwt.PyJWTError, ValueError, TypeError):
             return None
