@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     rate_limit_login_per_email: str = "5/minute"
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_register: str = "10/hour"
+    rate_limit_change_password: str = "5/minute"
     max_request_body_size: int = Field(default=1024 * 1024, ge=1024)
+    max_request_header_size: int = Field(default=32 * 1024, ge=1024)
+    graphql_max_query_length: int = Field(default=100_000, ge=100)
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_tokens: int = Field(default=2000, ge=10)
@@ -83,7 +86,9 @@ class Settings(BaseSettings):
             ip_network(network, strict=False)  # raises ValueError with the culprit named
         return value
 
-    @field_validator("rate_limit_login_per_email", "rate_limit_login_per_ip", "rate_limit_register")
+    @field_validator(
+        "rate_limit_login_per_email", "rate_limit_login_per_ip", "rate_limit_register", "rate_limit_change_password"
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         try:

@@ -43,6 +43,7 @@ class Services:
                 login_per_email=Limit.parse("login-email", settings.rate_limit_login_per_email),
                 login_per_ip=Limit.parse("login-ip", settings.rate_limit_login_per_ip),
                 register_per_ip=Limit.parse("register-ip", settings.rate_limit_register),
+                change_password_per_user=Limit.parse("change-password", settings.rate_limit_change_password),
             ),
         )
 
@@ -87,4 +88,10 @@ class Dependencies:
         return UpdateUserWorkflow(users=self.users, access_tokens=self.access_tokens)
 
     def change_password(self) -> ChangePasswordWorkflow:
-        return ChangePasswordWorkflow(users=self.users, access_tokens=self.access_tokens, hasher=self.services.hasher)
+        return ChangePasswordWorkflow(
+            users=self.users,
+            access_tokens=self.access_tokens,
+            hasher=self.services.hasher,
+            limiter=self.services.limiter,
+            limits=self.services.limits,
+        )

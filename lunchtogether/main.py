@@ -15,7 +15,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lunchtogether.config import Settings, get_settings
-from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware, SecurityHeadersMiddleware
+from lunchtogether.core.middleware import (
+    REQUEST_ID_HEADER,
+    HeaderSizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from lunchtogether.database import Database, create_engine, ping
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestContextMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_request_header_size),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,

@@ -186,3 +186,54 @@ async def test_graphiql_gets_a_policy_that_lets_it_run(client):
     policy = response.headers["content-security-policy"]
     assert "script-src 'self' 'unsafe-inline' https://unpkg.com" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_lone_surrogate_in_the_operation_name_is_a_json_400(client):
+    body = b'{"query": "{ me { id } }", "operationName": "\\ud800"}'
+
+    response = await client.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.headers["x-request-id"]
+
+
+async def test_several_operations_need_an_operation_name(client):
+    query = "query A { me { id } } query B { me { email } }"
+
+    unnamed = await client.post("/graphql", json={"query": query}, headers={"Accept": GRAPHQL_RESPONSE})
+    named = await client.post("/graphql", json={"query": query, "operationName": "B"})
+
+    assert unnamed.status_code == 400
+    assert "Must provide operation name" in unnamed.json()["errors"][0]["message"]
+    assert named.json() == {"data": {"me": None}}
+
+
+async def test_oversized_headers_are_refused_before_parsing(client):
+    response = await client.get("/health", headers={"Cookie": "; ".join(f"c{n}=v" for n in range(20_000))})
+
+    assert response.status_code == 431
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_invalid_variables_are_not_quoted_back(client):
+    query = "mutation ($i: LoginInput!) { login(input: $i) { accessToken } }"
+    variables = {"i": {"email": "ann@example.com", "password": "SECRET-MARKER; x", "extra": 1}}
+
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+
+    message = response.json()["errors"][0]["message"]
+    assert "SECRET-MARKER" not in response.text
+    assert message == (
+        "Variable '$i' has invalid value: Expected value of type 'LoginInput' not to include unknown field 'extra', "
+        "found: (not shown)."
+    )
+
+
+async def test_queries_longer_than_the_limit_are_refused(client):
+    response = await client.post("/graphql", json={"query": "{ me { id } }" + "#" * 100_000})
+
+    assert response.status_code == 400
+    assert "longer than" in response.json()["errors"][0]["message"]

@@ -141,3 +141,35 @@ async def test_in_memory_counts_are_per_instance(make_app):
 
     assert "errors" not in await first(LOGIN, _login("ann@example.com"))
     assert "errors" not in await second(LOGIN, _login("ann@example.com"))
+
+
+CHANGE_PASSWORD = "mutation ($i: ChangePasswordInput!) { changePassword(input: $i) }"
+
+
+async def test_password_changes_are_limited_per_user(make_app):
+    api = make_app(rate_limit_change_password="2/minute")
+    _, token = await api.signed_up("ann@example.com")
+    attempt = {"i": {"currentPassword": "wrong password", "newPassword": "a new long secret"}}
+
+    results = [await api(CHANGE_PASSWORD, attempt, token=token) for _ in range(3)]
+
+    assert [code(result) for result in results] == ["BAD_USER_INPUT", "BAD_USER_INPUT", "RATE_LIMITED"]
+
+
+async def test_a_second_aliased_password_change_sees_the_first(make_app):
+    api = make_app()
+    _, token = await api.signed_up("ann@example.com")
+    change = 'changePassword(input: {currentPassword: "%s", newPassword: "%s"})'
+    query = (
+        "mutation { a: "
+        + change % (PASSWORD, "second secret 2")
+        + " b: "
+        + change % (PASSWORD, "third secret 3")
+        + " }"
+    )
+
+    result = await api(query, token=token)
+
+    assert error(result)["path"] == ["b"]  # b's current password is no longer current
+    assert error(result)["extensions"]["fields"] == {"currentPassword": "is incorrect"}
+    assert await api.login("ann@example.com", password="second secret 2")

@@ -1,5 +1,6 @@
 """ASGI middleware: a request id on every request, and one access-log line each."""
 
+import json
 import logging
 import re
 import time
@@ -79,6 +80,35 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeaderSizeLimitMiddleware:
+    """Refuses requests whose headers are larger than `max_bytes`, before anything parses them.
+
+    A megabyte of cookies would otherwise be split into pairs on every request.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_bytes:
+            body = json.dumps(
+                {
+                    "errors": [
+                        {
+                            "message": f"The request headers are larger than {self.max_bytes} bytes.",
+                            "extensions": {"code": "BAD_REQUEST"},
+                        }
+                    ]
+                }
+            ).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 431, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
 
 
 def _request_id(scope: Scope) -> str:

@@ -29,6 +29,7 @@ class AttemptLimits:
     login_per_email: Limit
     login_per_ip: Limit
     register_per_ip: Limit
+    change_password_per_user: Limit
 
 
 class AttemptLimiter:

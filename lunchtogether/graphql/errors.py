@@ -13,8 +13,10 @@ from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydant
 logger = logging.getLogger("lunchtogether.graphql")
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+_FOUND_VALUE = re.compile(r"(?<=[Ff]ound): .*$", re.DOTALL)
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+INTERNAL_ERROR_MESSAGE = "Internal server error."
 BAD_REQUEST = "BAD_REQUEST"
 
 
@@ -31,6 +33,8 @@ def _cause(error: GraphQLError) -> Exception | None:
 
 def format_error(error: GraphQLError, *, request_id: str, hide_suggestions: bool) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
+    # graphql-core quotes a whole invalid variable back, passwords included.
+    formatted["message"] = _without_variable_values(formatted["message"])
     if hide_suggestions:
         # graphql-core suggests names for fields, arguments, input fields and types alike.
         formatted["message"] = _SUGGESTION.sub("", formatted["message"])
@@ -41,11 +45,29 @@ def format_error(error: GraphQLError, *, request_id: str, hide_suggestions: bool
         formatted["message"] = cause.message
         formatted["extensions"] = cause.extensions
     elif cause is not None:
-        logger.error("Unexpected error at %s", error.path or "the operation", exc_info=cause)
-        sentry_sdk.capture_exception(cause)
-        formatted["message"] = "Internal server error."
+        report_unexpected(cause, where=error.path or "the operation")
+        formatted["message"] = INTERNAL_ERROR_MESSAGE
         formatted["extensions"] = internal_error_extensions(request_id)
     return formatted
+
+
+def internal_error_body(exc: Exception, request_id: str) -> dict[str, Any]:
+    """The answer to a failure outside the resolvers: still a GraphQL error, never a bare 500."""
+    report_unexpected(exc, where="the request")
+    return {"errors": [{"message": INTERNAL_ERROR_MESSAGE, "extensions": internal_error_extensions(request_id)}]}
+
+
+def report_unexpected(exc: BaseException, *, where: object) -> None:
+    """The full error goes to the log and Sentry; the client only learns the request id."""
+    logger.error("Unexpected error at %s", where, exc_info=exc)
+    sentry_sdk.capture_exception(exc)
+
+
+def _without_variable_values(message: str) -> str:
+    """`Variable '$i' has invalid value: …, found: {…}.` keeps all but the value."""
+    if not message.startswith("Variable '$"):
+        return message
+    return _FOUND_VALUE.sub(": (not shown).", message, count=1)
 
 
 def internal_error_extensions(request_id: str) -> dict[str, Any]:

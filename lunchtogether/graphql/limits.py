@@ -24,6 +24,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     Visitor,
     parse,
@@ -90,11 +91,25 @@ class CheckedDocuments(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None:
+        document = context.graphql_document
+        if document is not None:
             context.pre_execution_errors = _validate(
-                context.schema._schema, context.graphql_document, tuple(context.validation_rules), self._policy
+                context.schema._schema, document, tuple(context.validation_rules), self._policy
             )
         yield
+
+
+def has_several_operations(query: str, policy: QueryPolicy) -> bool:
+    """Whether the document holds more than one operation (then one must be named).
+
+    Strawberry would run the first; the spec makes it a request error. A document
+    that does not parse is left for the parser's own error.
+    """
+    try:
+        document = _parse(query, policy.max_tokens)
+    except GraphQLError:
+        return False
+    return sum(isinstance(definition, OperationDefinitionNode) for definition in document.definitions) > 1
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -156,4 +171,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "has_several_operations"]

@@ -10,6 +10,8 @@ from lunchtogether.graphql.queries import Query
 
 
 class Schema(strawberry.Schema):
+    policy: QueryPolicy
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are logged where they are mapped (`graphql/errors.py`), once."""
 
@@ -17,7 +19,9 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings) -> Schema:
     policy = QueryPolicy.from_settings(settings)
     config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
-    return Schema(query=Query, mutation=Mutation, config=config, extensions=[lambda: CheckedDocuments(policy)])
+    schema = Schema(query=Query, mutation=Mutation, config=config, extensions=[lambda: CheckedDocuments(policy)])
+    schema.policy = policy
+    return schema
 
 
 def export_schema() -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -24,7 +24,8 @@ from lunchtogether.core.network import Network, parse_networks
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
-from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, is_request_error
+from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, internal_error_body, is_request_error
+from lunchtogether.graphql.limits import has_several_operations
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
 
@@ -69,6 +70,7 @@ class HTTPPolicy:
     secure_cookies: bool
     hide_suggestions: bool
     max_body_size: int
+    max_query_length: int
     max_batch_size: int | None
     """None: batching off."""
     trusted_proxies: tuple[Network, ...]
@@ -81,6 +83,7 @@ class HTTPPolicy:
             secure_cookies=not development,
             hide_suggestions=not development,
             max_body_size=settings.max_request_body_size,
+            max_query_length=settings.graphql_max_query_length,
             max_batch_size=settings.graphql_max_batch_size if settings.graphql_batching else None,
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
@@ -112,9 +115,10 @@ class GraphQLEndpoint:
                 return await self._execute(request, operations, media_type)
             return await self._execute_batch(request, operations, media_type)
         except RefusedRequestError as refused:
-            return JSONResponse(
-                error_body(refused.message, BAD_REQUEST), status_code=refused.status_code, headers=refused.headers
-            )
+            body = error_body(refused.message, BAD_REQUEST)
+            return Response(encode_json(body), refused.status_code, refused.headers, media_type=JSON)
+        except Exception as exc:  # noqa: BLE001 - a failure outside the resolvers is still a GraphQL answer
+            return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON)
 
     async def _read_operations(self, request: Request) -> Operation | list[Operation]:
         if request.method == "GET":
@@ -125,7 +129,8 @@ class GraphQLEndpoint:
                     "variables": _json_param(params.get("variables")),
                     "operationName": params.get("operationName"),
                     "extensions": _json_param(params.get("extensions")),
-                }
+                },
+                self._policy.max_query_length,
             )
         content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if content_type in SIMPLE_CONTENT_TYPES and not any(
@@ -140,12 +145,12 @@ class GraphQLEndpoint:
             raise RefusedRequestError(415, f"Send the operation as {JSON}.")
         body = _parse_json(await self._read_body(request))
         if not isinstance(body, list):
-            return _operation(body)
+            return _operation(body, self._policy.max_query_length)
         if self._policy.max_batch_size is None:
             raise RefusedRequestError(400, "Batched operations are not accepted; send one operation per request.")
         if not 1 <= len(body) <= self._policy.max_batch_size:
             raise RefusedRequestError(400, f"A batch holds 1 to {self._policy.max_batch_size} operations.")
-        return [_operation(item) for item in body]
+        return [_operation(item, self._policy.max_query_length) for item in body]
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self._policy.max_body_size
@@ -178,6 +183,12 @@ class GraphQLEndpoint:
 
     async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
         """Executes one operation: its body, whether it failed as a request, and its cookies."""
+        if operation.operation_name is None and has_several_operations(operation.query, self._schema.policy):
+            return (
+                {"errors": [{"message": "Must provide operation name if query contains multiple operations."}]},
+                True,
+                Response(),
+            )
         db = RequestDatabase(self._database)
         deps = Dependencies(db, self._services)
         context = Context(
@@ -257,13 +268,16 @@ def _json_param(value: str | None) -> object:
     return None if value is None or value == "" else _parse_json(value.encode())
 
 
-def _operation(data: object) -> Operation:
+def _operation(data: object, max_query_length: int) -> Operation:
     if not isinstance(data, dict):
         raise RefusedRequestError(400, "The request body must be a JSON object.")
     query, variables = data.get("query"), data.get("variables")
     operation_name, extensions = data.get("operationName"), data.get("extensions")
     if not isinstance(query, str) or not query.strip():
         raise RefusedRequestError(400, "The request must carry a GraphQL query as the string 'query'.")
+    if len(query) > max_query_length:
+        # Tokens are limited while parsing, but comments are not tokens.
+        raise RefusedRequestError(400, f"The query is longer than {max_query_length} characters.")
     if not isinstance(variables, dict | None):
         raise RefusedRequestError(400, "'variables' must be a JSON object.")
     if not isinstance(operation_name, str | None):

@@ -2,7 +2,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from lunchtogether.core.exceptions import InvalidInputError
+from lunchtogether.core.exceptions import AuthenticationError, InvalidInputError
+from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
@@ -23,13 +24,28 @@ class ChangePasswordOutput(BaseModel):
 class ChangePasswordWorkflow:
     """Replaces the password and signs out every other session of the user."""
 
-    def __init__(self, *, users: UserRepository, access_tokens: AccessTokenRepository, hasher: PasswordHasher) -> None:
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        access_tokens: AccessTokenRepository,
+        hasher: PasswordHasher,
+        limiter: AttemptLimiter,
+        limits: AttemptLimits,
+    ) -> None:
         self._users = users
         self._access_tokens = access_tokens
         self._hasher = hasher
+        self._limiter = limiter
+        self._limits = limits
 
     async def execute(self, data: ChangePasswordInput, *, actor: Identity) -> ChangePasswordOutput:
-        user = actor.user
+        # Each attempt costs two hashes: counted first, so aliases cannot multiply them.
+        await self._limiter.hit(self._limits.change_password_per_user, str(actor.user.id))
+        # Read again: an earlier mutation of the same request may have changed the password.
+        user = await self._users.get_by_id(actor.user.id)
+        if user is None:
+            raise AuthenticationError
         if not await self._hasher.verify(data.current_password, user.hashed_password):
             raise InvalidInputError({"currentPassword": "is incorrect"})
         if password_resembles_email(data.new_password, user.email):
