@@ -18,6 +18,7 @@ from lunchtogether.database import Database, RequestDatabase, create_engine
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.schema import export_schema
 from lunchtogether.schemas.user import UserResponse
+from lunchtogether.workflows.user.delete_user import DeleteUserInput
 from lunchtogether.workflows.user.register import RegisterInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     create_user.add_argument("--full-name", required=True)
     create_user.add_argument("--superuser", action="store_true")
     create_user.set_defaults(run=_create_user)
+
+    delete_user = commands.add_parser("delete-user", help="delete an account, its sessions and its files")
+    delete_user.add_argument("email")
+    delete_user.set_defaults(run=_delete_user)
     return parser
 
 
@@ -114,6 +119,29 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     except DomainError as exc:
         sys.exit(f"lunchtogether: {exc.message}")
     print(f"Created {user.email} ({user.id}){' as a superuser' if user.is_superuser else ''}.")
+
+
+def _delete_user(settings: Settings, args: argparse.Namespace) -> None:
+    if not asyncio.run(delete_account(settings, args.email.strip().lower())):
+        sys.exit(f"lunchtogether: no account has the email {args.email!r}")
+    print(f"Deleted {args.email} and their files.")
+
+
+async def delete_account(settings: Settings, email: str) -> bool:
+    """Deletes an account by email outside any request, as `delete-user` does."""
+    services = Services.from_settings(settings)
+    engine = create_engine(settings)
+    db = RequestDatabase(Database(engine))
+    try:
+        async with db.transaction():
+            deps = Dependencies(db, services)
+            user = await deps.users.get_by_email(email)
+            output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id)) if user else None
+        return output is not None and output.deleted
+    finally:
+        await db.close()
+        await engine.dispose()
+        await services.storage.close()
 
 
 async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:

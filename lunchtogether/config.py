@@ -3,7 +3,7 @@
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
-from typing import Annotated
+from typing import Annotated, Literal
 
 from limits import parse as parse_rate
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -42,7 +42,16 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     upload_dir: str = "uploads"
     max_upload_size: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_upload_files: int = Field(default=1, ge=1)
     public_base_url: str | None = None
+    # Where uploads are stored: UPLOAD_DIR on this server, or an S3-compatible bucket.
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # unset for AWS itself; set for MinIO, R2...
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None  # both unset: botocore looks (environment, instance role)
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = None  # where clients fetch objects; default: the endpoint's bucket URL
     sentry_dsn: str | None = None
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     log_level: str = "INFO"
@@ -65,7 +74,18 @@ class Settings(BaseSettings):
     graphql_batching: bool = False
     graphql_max_batch_size: int = Field(default=10, ge=1)
 
-    @field_validator("redis_url", "sentry_dsn", "public_base_url", "jwt_secret_key", mode="before")
+    @field_validator(
+        "redis_url",
+        "sentry_dsn",
+        "public_base_url",
+        "jwt_secret_key",
+        "s3_bucket",
+        "s3_endpoint_url",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        "s3_public_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in an env file means "not set", as in `.env.example`."""
@@ -109,6 +129,12 @@ class Settings(BaseSettings):
         if not value.startswith((_ASYNCPG_URL, "sqlite+aiosqlite://")):
             raise ValueError("DATABASE_URL must be postgresql+asyncpg:// (or postgres://) or sqlite+aiosqlite://")
         return value
+
+    @model_validator(mode="after")
+    def _require_s3_bucket(self) -> "Settings":
+        if self.storage_backend == "s3" and self.s3_bucket is None:
+            raise ValueError("S3_BUCKET must be set when STORAGE_BACKEND is s3")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -5,17 +5,21 @@ from datetime import timedelta
 from functools import cached_property
 
 from lunchtogether.config import Settings
+from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
 from lunchtogether.core.security import PasswordHasher, TokenCodec
+from lunchtogether.core.storage import Storage, build_storage
 from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
 from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
+from lunchtogether.workflows.user.delete_user import DeleteUserWorkflow
 from lunchtogether.workflows.user.login import LoginWorkflow
 from lunchtogether.workflows.user.logout import LogoutWorkflow
 from lunchtogether.workflows.user.register import RegisterWorkflow
 from lunchtogether.workflows.user.update_user import UpdateUserWorkflow
+from lunchtogether.workflows.user.upload_avatar import UploadAvatarWorkflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,8 @@ class Services:
     tokens: TokenCodec
     limiter: AttemptLimiter
     limits: AttemptLimits
+    storage: Storage
+    images: ImageProcessor
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -45,6 +51,8 @@ class Services:
                 register_per_ip=Limit.parse("register-ip", settings.rate_limit_register),
                 change_password_per_user=Limit.parse("change-password", settings.rate_limit_change_password),
             ),
+            storage=build_storage(settings),
+            images=ImageProcessor(),
         )
 
 
@@ -86,6 +94,17 @@ class Dependencies:
 
     def update_user(self) -> UpdateUserWorkflow:
         return UpdateUserWorkflow(users=self.users, access_tokens=self.access_tokens)
+
+    def upload_avatar(self) -> UploadAvatarWorkflow:
+        return UploadAvatarWorkflow(
+            users=self.users,
+            storage=self.services.storage,
+            images=self.services.images,
+            max_upload_size=self.services.settings.max_upload_size,
+        )
+
+    def delete_user(self) -> DeleteUserWorkflow:
+        return DeleteUserWorkflow(users=self.users, storage=self.services.storage)
 
     def change_password(self) -> ChangePasswordWorkflow:
         return ChangePasswordWorkflow(

@@ -12,9 +12,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from lunchtogether.config import Settings, get_settings
+from lunchtogether.core.media import MediaFiles
 from lunchtogether.core.middleware import (
     REQUEST_ID_HEADER,
     HeaderSizeLimitMiddleware,
@@ -36,9 +37,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _configure_logging(settings)
     _init_sentry(settings)
     engine = create_engine(settings)
+    services = Services.from_settings(settings)
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
-        services=Services.from_settings(settings),
+        services=services,
         database=Database(engine),
         policy=HTTPPolicy.from_settings(settings),
     )
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
         yield
+        await services.storage.close()
         await engine.dispose()
 
     app = Starlette(
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/health/ready", _readiness(engine), methods=["GET"]),
+            *_media_routes(settings),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
@@ -71,7 +75,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.services = services
     return app
+
+
+def _media_routes(settings: Settings) -> list[Mount]:
+    """Local uploads are served here; S3 serves its own."""
+    if settings.storage_backend != "local":
+        return []
+    return [Mount("/media", app=MediaFiles(settings.upload_dir), name="media")]
 
 
 async def health(_request: Request) -> JSONResponse:

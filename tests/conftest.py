@@ -2,13 +2,15 @@
 
 import asyncio
 import os
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from moto.server import ThreadedMotoServer
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +24,7 @@ from lunchtogether.main import create_app
 from lunchtogether.models import Base
 from tests.support import GraphQL
 
+UPLOAD_DIR = tempfile.mkdtemp(prefix="lunchtogether-test-uploads-")
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
 
@@ -36,6 +39,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "cors_origins": "http://localhost:5173",
         "sentry_dsn": None,
         "log_level": "WARNING",
+        "upload_dir": UPLOAD_DIR,
         # Limits are tested where they are the subject, on apps of their own.
         "rate_limit_login_per_email": "10000/second",
         "rate_limit_login_per_ip": "10000/second",
@@ -97,6 +101,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     app = create_app(settings)
     yield app
     await app.state.engine.dispose()
+    await app.state.services.storage.close()
 
 
 @pytest.fixture
@@ -161,3 +166,13 @@ async def make_app(settings: Settings, client: httpx.AsyncClient) -> AsyncIterat
         await made_client.aclose()
     for app in apps:
         await app.state.engine.dispose()
+        await app.state.services.storage.close()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -1,12 +1,17 @@
-import strawberry
+from collections.abc import AsyncIterator
 
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from lunchtogether.core.exceptions import InvalidInputError
 from lunchtogether.graphql import inputs
 from lunchtogether.graphql.context import Context
 from lunchtogether.graphql.extensions import Transactional
 from lunchtogether.graphql.queries import parse_id
 from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
 from lunchtogether.schemas.user import UserUpdate
-from lunchtogether.workflows.user import change_password, login, logout, register, update_user
+from lunchtogether.workflows.user import change_password, login, logout, register, update_user, upload_avatar
 
 Info = strawberry.Info[Context, None]
 
@@ -50,6 +55,17 @@ class Mutation:
         output = await info.context.deps.update_user().execute(data, actor=actor)
         return UserType.from_record(output.user, viewer=actor)
 
+    @strawberry.mutation(
+        extensions=[Transactional()], description="PNG, JPEG, WebP or GIF; stored re-encoded at 512x512 at most."
+    )
+    async def upload_avatar(self, info: Info, file: Upload) -> UserType:
+        actor = await info.context.require_user()
+        if not isinstance(file, UploadFile):
+            raise InvalidInputError({"file": "must be a file sent with the multipart request spec"})
+        data = upload_avatar.UploadAvatarInput(chunks=_chunks(file))
+        output = await info.context.deps.upload_avatar().execute(data, actor=actor)
+        return UserType.from_record(output.user, viewer=actor)
+
     @strawberry.mutation(extensions=[Transactional()], description="Signs out the user's other sessions.")
     async def change_password(self, info: Info, input: inputs.ChangePasswordInput) -> bool:
         identity = await info.context.require_identity()
@@ -58,3 +74,8 @@ class Mutation:
         )
         await info.context.deps.change_password().execute(data, actor=identity)
         return True
+
+
+async def _chunks(file: UploadFile, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    while chunk := await file.read(size):
+        yield chunk

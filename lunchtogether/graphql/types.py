@@ -7,12 +7,20 @@ from lunchtogether.graphql.context import Context
 from lunchtogether.schemas.user import UserResponse
 
 
+def _avatar_url(root: "UserType", info: strawberry.Info[Context, None]) -> str | None:
+    # The column holds the storage key; the URL is the storage backend's to make.
+    return None if root.avatar_key is None else info.context.deps.services.storage.url(root.avatar_key)
+
+
 @strawberry.type(name="User")
 class UserType:
     id: strawberry.ID
     email: str | None = strawberry.field(description="Shown to the user themself and to superusers; null otherwise.")
     full_name: str
-    avatar_url: str | None
+    avatar_url: str | None = strawberry.field(
+        resolver=_avatar_url, description="Absolute when the server has a public base URL, else root-relative."
+    )
+    avatar_key: strawberry.Private[str | None]
     is_active: bool
     is_verified: bool
     is_superuser: bool
@@ -26,7 +34,7 @@ class UserType:
             id=strawberry.ID(str(user.id)),
             email=user.email if show_email else None,
             full_name=user.full_name,
-            avatar_url=user.avatar_url,
+            avatar_key=user.avatar_url,
             is_active=user.is_active,
             is_verified=user.is_verified,
             is_superuser=user.is_superuser,

@@ -6,14 +6,19 @@ Apollo's CSRF rule, and the request's database connection.
 """
 
 import json
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -31,6 +36,7 @@ from lunchtogether.graphql.schema import Schema
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 # Content types a cross-site form can send without a CORS preflight (Apollo Server's CSRF rule).
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
@@ -70,6 +76,8 @@ class HTTPPolicy:
     secure_cookies: bool
     hide_suggestions: bool
     max_body_size: int
+    max_upload_size: int
+    max_upload_files: int
     max_query_length: int
     max_batch_size: int | None
     """None: batching off."""
@@ -83,6 +91,8 @@ class HTTPPolicy:
             secure_cookies=not development,
             hide_suggestions=not development,
             max_body_size=settings.max_request_body_size,
+            max_upload_size=settings.max_upload_size,
+            max_upload_files=settings.max_upload_files,
             max_query_length=settings.graphql_max_query_length,
             max_batch_size=settings.graphql_max_batch_size if settings.graphql_batching else None,
             trusted_proxies=parse_networks(settings.trusted_proxies),
@@ -110,27 +120,28 @@ class GraphQLEndpoint:
             return HTMLResponse(get_graphql_ide_html("graphiql"), headers={"Content-Security-Policy": EXPLORER_CSP})
         try:
             media_type = _negotiate(request.headers.get("accept"))
-            operations = await self._read_operations(request)
-            if isinstance(operations, Operation):
-                return await self._execute(request, operations, media_type)
-            return await self._execute_batch(request, operations, media_type)
+            async with AsyncExitStack() as cleanup:
+                operations = await self._read_operations(request, cleanup)
+                if isinstance(operations, Operation):
+                    return await self._execute(request, operations, media_type)
+                return await self._execute_batch(request, operations, media_type)
         except RefusedRequestError as refused:
             body = error_body(refused.message, BAD_REQUEST)
             return Response(encode_json(body), refused.status_code, refused.headers, media_type=JSON)
         except Exception as exc:  # noqa: BLE001 - a failure outside the resolvers is still a GraphQL answer
             return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON)
 
-    async def _read_operations(self, request: Request) -> Operation | list[Operation]:
+    async def _read_operations(self, request: Request, cleanup: AsyncExitStack) -> Operation | list[Operation]:
+        """The operation(s) of the request; uploaded files are closed by `cleanup`."""
         if request.method == "GET":
             params = request.query_params
-            return _operation(
+            return self._operations(
                 {
                     "query": params.get("query"),
                     "variables": _json_param(params.get("variables")),
                     "operationName": params.get("operationName"),
                     "extensions": _json_param(params.get("extensions")),
-                },
-                self._policy.max_query_length,
+                }
             )
         content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if content_type in SIMPLE_CONTENT_TYPES and not any(
@@ -141,28 +152,46 @@ class GraphQLEndpoint:
                 "This request has a content type a browser form could send, so it needs a non-empty "
                 "'Apollo-Require-Preflight' or 'X-Apollo-Operation-Name' header (CSRF protection).",
             )
-        if content_type != JSON:
-            raise RefusedRequestError(415, f"Send the operation as {JSON}.")
-        body = _parse_json(await self._read_body(request))
-        if not isinstance(body, list):
-            return _operation(body, self._policy.max_query_length)
+        if content_type == JSON:
+            return self._operations(_parse_json(await self._read_body(request)))
+        if content_type == MULTIPART:
+            return self._operations(await self._read_multipart(request, cleanup))
+        raise RefusedRequestError(415, f"Send the operation as {JSON} (or {MULTIPART} with files).")
+
+    def _operations(self, data: object) -> Operation | list[Operation]:
+        if not isinstance(data, list):
+            return _operation(data, self._policy.max_query_length)
         if self._policy.max_batch_size is None:
             raise RefusedRequestError(400, "Batched operations are not accepted; send one operation per request.")
-        if not 1 <= len(body) <= self._policy.max_batch_size:
+        if not 1 <= len(data) <= self._policy.max_batch_size:
             raise RefusedRequestError(400, f"A batch holds 1 to {self._policy.max_batch_size} operations.")
-        return [_operation(item, self._policy.max_query_length) for item in body]
+        return [_operation(item, self._policy.max_query_length) for item in data]
 
     async def _read_body(self, request: Request) -> bytes:
-        limit = self._policy.max_body_size
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
-        return bytes(body)
+        return b"".join([chunk async for chunk in _bounded_stream(request, self._policy.max_body_size)])
+
+    async def _read_multipart(self, request: Request, cleanup: AsyncExitStack) -> object:
+        """The GraphQL multipart request spec: `operations`, then `map`, then the files.
+
+        The body is bounded while it streams in; files are spooled (to disk past 1 MB)
+        and closed with the request.
+        """
+        limit = self._policy.max_body_size + self._policy.max_upload_size
+        parser = MultiPartParser(
+            request.headers,
+            _bounded_stream(request, limit),
+            max_files=self._policy.max_upload_files,
+            max_fields=2,
+            max_part_size=self._policy.max_body_size,
+        )
+        try:
+            form = await parser.parse()
+        except MultiPartException as exc:
+            raise RefusedRequestError(400, f"The multipart request is malformed: {exc.message}") from None
+        cleanup.push_async_callback(form.close)
+        operations = _parse_json(_text_field(form, "operations").encode())
+        files_map = _parse_json(_text_field(form, "map").encode())
+        return _with_files(operations, _checked_map(files_map), form)
 
     async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
         """Each operation of a batch runs on its own, one after the other, as if sent alone."""
@@ -234,6 +263,46 @@ def encode_json(body: object) -> bytes:
     except orjson.JSONEncodeError:
         # A message can quote a client's lone surrogate, which only `json` can escape.
         return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def _bounded_stream(request: Request, limit: int) -> AsyncGenerator[bytes]:
+    """The request body, refused with 413 as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise RefusedRequestError(413, f"The request body is larger than {limit} bytes.")
+        yield chunk
+
+
+def _text_field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    if not isinstance(value, str):
+        raise RefusedRequestError(400, f"The multipart request needs a '{name}' field (the GraphQL multipart spec).")
+    return value
+
+
+def _checked_map(files_map: object) -> dict[str, list[str]]:
+    """`{"0": ["variables.file"]}`: each file to the variables it fills, and nothing else."""
+    if not isinstance(files_map, dict) or not all(
+        isinstance(paths, list) and all(isinstance(path, str) and path.startswith("variables.") for path in paths)
+        for paths in files_map.values()
+    ):
+        raise RefusedRequestError(400, "'map' must map each file to a list of 'variables.…' paths.")
+    return files_map
+
+
+def _with_files(operations: object, files_map: dict[str, list[str]], form: FormData) -> object:
+    files = {name: form.get(name) for name in files_map}
+    if not isinstance(operations, dict | list) or not all(isinstance(file, UploadFile) for file in files.values()):
+        raise RefusedRequestError(400, "'map' names a file the request does not carry.")
+    try:
+        return replace_placeholders_with_files(operations, files_map, files)  # ty: ignore[invalid-argument-type]
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        raise RefusedRequestError(400, "'map' points at a variable the operations do not have.") from None
 
 
 def _copy_cookies(source: Response, target: Response) -> None:
