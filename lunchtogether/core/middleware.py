@@ -44,13 +44,16 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
+            state = scope["state"]
             access_log.info(
-                "%s %s %s %.1fms request_id=%s",
+                "%s %s %s %s %.1fms request_id=%s user_id=%s",
                 scope["method"],
                 scope["path"],
+                state.get("operation_name") or "-",
                 status_code,
                 (time.perf_counter() - started) * 1000,
                 request_id,
+                state.get("user_id") or "-",
             )
 
 

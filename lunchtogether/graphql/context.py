@@ -57,6 +57,14 @@ class Context:
             self._identity = asyncio.ensure_future(self._authenticate())
         return await asyncio.shield(self._identity)
 
+    def known_user_id(self) -> UUID | None:
+        """The user this request turned out to act as, if it looked; never looks itself."""
+        identity = self._identity
+        if identity is None or not identity.done() or identity.cancelled() or identity.exception() is not None:
+            return None
+        result = identity.result()
+        return result.user.id if result else None
+
     async def current_user(self) -> UserInDB | None:
         identity = await self.identity()
         return identity.user if identity else None

@@ -247,6 +247,7 @@ class GraphQLEndpoint:
             raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
             await db.close()
+            _note_for_access_log(request, operation, context)
         errors: list[GraphQLError] = result.errors or []
         request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
         body: dict[str, Any] = {} if request_failed else {"data": result.data}
@@ -263,6 +264,13 @@ def encode_json(body: object) -> bytes:
     except orjson.JSONEncodeError:
         # A message can quote a client's lone surrogate, which only `json` can escape.
         return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _note_for_access_log(request: Request, operation: Operation, context: Context) -> None:
+    """What the access log line says of the request: which operation, by whom."""
+    request.state.operation_name = operation.operation_name
+    if (user_id := context.known_user_id()) is not None:
+        request.state.user_id = str(user_id)
 
 
 async def _bounded_stream(request: Request, limit: int) -> AsyncGenerator[bytes]:
