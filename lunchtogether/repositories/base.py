@@ -8,11 +8,12 @@ could expire or a lazy load could touch.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Executable, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from lunchtogether.core.exceptions import ConflictError
@@ -45,26 +46,33 @@ class Repository[RecordT: BaseModel]:
         return await self._fetch_one(select(self.table).where(*where).limit(1))
 
     async def get_by_id(self, id: UUID) -> RecordT | None:
-        return await self.get(self.table.c.id == id)
+        return await self._fetch_one(_by_id(self.table), {"id": id})
 
     async def get_by_ids(self, ids: Sequence[UUID]) -> list[RecordT]:
-        return await self._fetch_all(select(self.table).where(self.table.c.id.in_(ids)))
+        return await self._fetch_all(_by_ids(self.table), {"ids": list(ids)})
 
     async def get_multi(
-        self, *, limit: int, after: Keyset | None = None, where: Sequence[ColumnElement[bool]] = ()
+        self,
+        *,
+        limit: int,
+        after: Keyset | None = None,
+        where: tuple[ColumnElement[bool], ...] = (),
+        parameters: Mapping[str, Any] | None = None,
     ) -> list[RecordT]:
-        """A page in keyset order (never OFFSET): newest first, then by id."""
-        columns = self.table.c
-        statement = select(self.table).where(*where)
-        if after is not None:
-            statement = statement.where(tuple_(columns.created_at, columns.id) < tuple_(after.created_at, after.id))
-        statement = statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(limit)
-        return await self._fetch_all(statement)
+        """A page in keyset order (never OFFSET): newest first, then by id.
 
-    async def count(self, where: Sequence[ColumnElement[bool]] = ()) -> int:
-        statement = select(func.count()).select_from(self.table).where(*where)
+        `where` holds conditions built once, with bind parameters given in `parameters`.
+        """
+        values = {"limit": limit, **(parameters or {})}
+        if after is not None:
+            values |= {"after_created_at": after.created_at, "after_id": after.id}
+        return await self._fetch_all(_page(self.table, where, after is not None), values)
+
+    async def count(
+        self, where: tuple[ColumnElement[bool], ...] = (), parameters: Mapping[str, Any] | None = None
+    ) -> int:
         async with self._db.connection() as connection:
-            return (await connection.execute(statement)).scalar_one()
+            return (await connection.execute(_count(self.table, where), parameters)).scalar_one()
 
     async def create(self, values: Mapping[str, Any]) -> RecordT:
         record = await self._write(insert(self.table).values(**values).returning(self.table))
@@ -88,9 +96,39 @@ class Repository[RecordT: BaseModel]:
     async def _fetch_one(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> RecordT | None:
         async with self._db.connection() as connection:
             row = (await connection.execute(statement, parameters)).first()
-        return None if row is None else self.record.model_validate(row)
+        # Rows come typed by SQLAlchemy from our own tables: built, not validated again.
+        return None if row is None else self.record.model_construct(**row._mapping)
 
     async def _fetch_all(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[RecordT]:
         async with self._db.connection() as connection:
             rows = (await connection.execute(statement, parameters)).all()
-        return [self.record.model_validate(row) for row in rows]
+        return [self.record.model_construct(**row._mapping) for row in rows]
+
+
+# Statements are built once per table and shape, with bind parameters for the values:
+# building and hashing a statement costs as much as running it.
+@cache
+def _by_id(table: Table) -> Select:
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@cache
+def _by_ids(table: Table) -> Select:
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@lru_cache(maxsize=64)
+def _page(table: Table, where: tuple[ColumnElement[bool], ...], after: bool) -> Select:
+    columns = table.c
+    statement = select(table).where(*where)
+    if after:
+        last = tuple_(
+            bindparam("after_created_at", type_=columns.created_at.type), bindparam("after_id", type_=columns.id.type)
+        )
+        statement = statement.where(tuple_(columns.created_at, columns.id) < last)
+    return statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=64)
+def _count(table: Table, where: tuple[ColumnElement[bool], ...]) -> Select:
+    return select(func.count()).select_from(table).where(*where)

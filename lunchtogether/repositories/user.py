@@ -1,13 +1,19 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 
 from lunchtogether.models import AccessToken, User
 from lunchtogether.repositories.base import Keyset, Repository
 from lunchtogether.schemas.user import UserInDB
 
 _LIKE_ESCAPE = "\\"
+
+# Email or full name containing a pattern, case-insensitively.
+_MATCHING = or_(
+    User.email.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
+    User.full_name.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
+)
 
 # Checked on every signed-in request, so built once rather than per call.
 _BY_ACCESS_TOKEN = (
@@ -40,16 +46,15 @@ class UserRepository(Repository[UserInDB]):
         return await self._fetch_one(_BY_ACCESS_TOKEN, {"token_id": token_id, "user_id": user_id, "now": now})
 
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
-        return await self.get_multi(limit=limit, after=after, where=self._matching(term))
+        if not term:
+            return await self.get_multi(limit=limit, after=after)
+        return await self.get_multi(limit=limit, after=after, where=(_MATCHING,), parameters=_pattern(term))
 
     async def count_search(self, term: str | None) -> int:
-        return await self.count(self._matching(term))
+        return await self.count((_MATCHING,), _pattern(term)) if term else await self.count()
 
-    @staticmethod
-    def _matching(term: str | None) -> list[ColumnElement[bool]]:
-        """Email or full name containing `term`, case-insensitively; `%` and `_` match themselves."""
-        if not term:
-            return []
-        escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", r"\%").replace("_", r"\_")
-        pattern = f"%{escaped}%"
-        return [or_(User.email.ilike(pattern, escape=_LIKE_ESCAPE), User.full_name.ilike(pattern, escape=_LIKE_ESCAPE))]
+
+def _pattern(term: str) -> dict[str, str]:
+    """`term` anywhere, with `%` and `_` matching themselves."""
+    escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", r"\%").replace("_", r"\_")
+    return {"pattern": f"%{escaped}%"}
