@@ -1,0 +1,1 @@
+"""HTTP benchmark of the GraphQL server against a bare Starlette + asyncpg baseline; see README.md."""
