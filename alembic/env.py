@@ -3,6 +3,7 @@
 import asyncio
 from logging.config import fileConfig
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from alembic import context
@@ -15,6 +16,8 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+# Any fixed number, the same in every release: the advisory lock `migrate` runs under.
+MIGRATION_LOCK_KEY = 7_361_245_190
 
 
 def _settings() -> Settings:
@@ -30,11 +33,24 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        _wait_for_other_migrations(connection)
         context.run_migrations()
 
 
+def _wait_for_other_migrations(connection: Connection) -> None:
+    """Two `migrate` runs at once (every new release's containers, say) take turns, not collide.
+
+    The lock is transaction-scoped: PostgreSQL releases it with the commit that publishes the
+    new schema, so the next run reads the version that commit wrote and has nothing left to do,
+    and a run that fails or dies cannot leave it held. SQLite has one writer at a time anyway.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 async def _run_online() -> None:
-    engine = create_engine(_settings())
+    # A migration may wait for the lock, or for a table, and rewrite big tables: no statement timeout.
+    engine = create_engine(_settings(), bounded_statements=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    def stopped(_signal: int, _frame: object) -> None:
+        """A stop that was asked for is a success: exit 0, not "killed by SIGTERM".
+
+        uvicorn, once it has shut down gracefully, raises the SIGTERM again for this handler.
+        """
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stopped)
     if settings.is_development:
         command.upgrade(alembic_config(settings), "head")
     uvicorn.run(
@@ -89,6 +98,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # The app writes its own access line, with the request id.
         access_log=False,
         server_header=False,
+        # On SIGTERM: stop accepting, let the requests in flight finish (so that every answer a
+        # client got stands), then run the lifespan's shutdown, which disposes of the engine.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

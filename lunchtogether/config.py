@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     database_pgbouncer: bool = False
     database_pool_size: int = Field(default=10, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
+    # Every wait on the database is bounded, so that an outage costs a request seconds, not a hang.
+    database_connect_timeout: float = Field(default=5.0, gt=0)  # seconds to open a connection (TCP and startup)
+    database_statement_timeout: float = Field(default=15.0, ge=0)  # seconds for one statement; 0: unbounded
+    database_pool_timeout: float = Field(default=10.0, gt=0)  # seconds to wait for a free pooled connection
+    # A round trip per checkout; off, since connections the server closed are noticed without one.
+    database_pool_pre_ping: bool = False
+    database_pool_recycle: int = Field(default=1800, ge=0)  # seconds before a connection is replaced; 0: never
+    # Seconds that requests in flight get to finish after SIGTERM.
+    shutdown_grace_seconds: int = Field(default=20, ge=0)
     jwt_secret_key: SecretStr | None = None
     jwt_algorithm: str = "HS256"
     jwt_access_token_expire_minutes: int = Field(default=60, ge=1)
@@ -55,6 +64,8 @@ class Settings(BaseSettings):
     sentry_dsn: str | None = None
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     log_level: str = "INFO"
+    # Unset: JSON lines in production (for a log collector), readable lines in development.
+    log_format: Literal["json", "text"] | None = None
 
     # Abuse limits: see the README's "Security" section.
     redis_url: str | None = None
@@ -90,6 +101,12 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in an env file means "not set", as in `.env.example`."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        """`LOG_FORMAT=` means the environment's default; `JSON` is as good as `json`."""
+        return (value.strip().lower() or None) if isinstance(value, str) else value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

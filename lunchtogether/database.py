@@ -7,35 +7,61 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from lunchtogether.config import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, bounded_statements: bool = True) -> AsyncEngine:
+    """The engine of `settings`; `bounded_statements=False` for migrations, which may wait and run long."""
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        connect_args=_asyncpg_arguments(settings),
+        pool_timeout=settings.database_pool_timeout,
+        pool_pre_ping=settings.database_pool_pre_ping,
+        pool_recycle=settings.database_pool_recycle or -1,
+        connect_args=_asyncpg_arguments(settings, bounded_statements=bounded_statements),
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
 
 
-def _asyncpg_arguments(settings: Settings) -> dict[str, Any]:
+def _asyncpg_arguments(settings: Settings, *, bounded_statements: bool) -> dict[str, Any]:
+    statement_timeout = settings.database_statement_timeout if bounded_statements else 0
+    # Both bounds are asyncpg's own, on the client: they hold when the server or the network
+    # says nothing at all, where a server-side `statement_timeout` would never be heard. On a
+    # timeout asyncpg asks the server to cancel, and SQLAlchemy discards that connection.
+    arguments: dict[str, Any] = {
+        "timeout": settings.database_connect_timeout,
+        "command_timeout": statement_timeout or None,
+    }
     if not settings.database_pgbouncer:
-        return {}
+        return arguments
     # PgBouncer in transaction mode hands each transaction to any server connection,
     # where a named prepared statement from an earlier transaction does not exist.
-    return {
+    return arguments | {
         "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
         "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
     }
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: object) -> None:
+    """Hands out no pooled connection the server has already closed (a restart, an idle kill).
+
+    asyncpg notices a closed socket on its own, so this costs no round trip, unlike
+    pre-ping: the pool replaces the connection before the request ever sees it.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:

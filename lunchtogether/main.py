@@ -1,11 +1,11 @@
 """The Starlette app: `/graphql`, health checks, CORS, request ids, Sentry."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
-import sentry_sdk
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,6 +22,7 @@ from lunchtogether.core.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, create_engine, ping
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
@@ -30,12 +31,15 @@ from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, HTTPP
 READINESS_TIMEOUT_SECONDS = 2.0
 
 logger = logging.getLogger("lunchtogether")
+# A request allocates thousands of short-lived objects: a larger young generation lets
+# most of them die before a collection looks at them (the default is 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    _configure_logging(settings)
-    _init_sentry(settings)
+    configure_logging(settings)
+    init_sentry(settings)
     engine = create_engine(settings)
     services = Services.from_settings(settings)
     graphql = GraphQLEndpoint(
@@ -47,6 +51,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
+        # Everything built so far lives as long as the process. Frozen, it is left out of
+        # the garbage collector's full passes, which otherwise walk some 130,000 objects
+        # (about 75 ms) every few dozen requests.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         yield
         await services.storage.close()
         await engine.dispose()
@@ -92,29 +101,41 @@ async def health(_request: Request) -> JSONResponse:
 
 
 def _readiness(engine: AsyncEngine):  # noqa: ANN202 - a Starlette endpoint
+    """Readiness, answered within the bound whatever the database does.
+
+    The ping is a task the request stops waiting for: cancelling it instead would make the
+    request wait again, for the driver to give a frozen connection up. It ends by itself within
+    the connect and statement timeouts; meanwhile later checks wait on it rather than pile up.
+    """
+    # The bound is the answer's: the wait stops short of it, so that a busy server still answers in time.
+    patience = READINESS_TIMEOUT_SECONDS * 0.75
+    pings: list[asyncio.Task[None]] = []
+
+    def current_ping() -> asyncio.Task[None]:
+        if not pings or pings[-1].done():
+            pings[:] = [asyncio.create_task(ping(engine))]
+            pings[-1].add_done_callback(consume_failure)
+        return pings[-1]
+
+    def consume_failure(task: asyncio.Task[None]) -> None:
+        """A ping nobody waited for to the end still has its failure read, so asyncio logs nothing."""
+        if not task.cancelled():
+            task.exception()
+
+    def failure_of(task: asyncio.Task[None]) -> str | None:
+        if not task.done():
+            return f"no answer within {patience:g} s"
+        if task.cancelled():
+            return "cancelled"
+        failure = task.exception()
+        return None if failure is None else type(failure).__name__
+
     async def ready(_request: Request) -> JSONResponse:
-        """Readiness: the database answers within the bound, or we are not ready."""
-        try:
-            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                await ping(engine)
-        except Exception as exc:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
-            logger.warning("Readiness check failed: %s", type(exc).__name__)
+        task = current_ping()
+        await asyncio.wait({task}, timeout=patience)
+        if (failure := failure_of(task)) is not None:
+            logger.warning("Readiness check failed: %s", failure)
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     return ready
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-
-def _init_sentry(settings: Settings) -> None:
-    if not settings.sentry_dsn:
-        return
-    sentry_sdk.init(
-        dsn=settings.sentry_dsn,
-        environment=settings.environment.value,
-        send_default_pii=False,
-        include_local_variables=False,
-    )

@@ -89,6 +89,15 @@ async def migrate(settings: Settings, revision: str = "head", *, downgrade: bool
     await asyncio.to_thread(step, config, revision)
 
 
+@pytest.fixture
+async def postgresql_database(create_database: Callable) -> str:
+    """A migrated PostgreSQL database of the test's own, for what only a database server has
+    (outages, advisory locks, several server processes): such tests run once, not per backend."""
+    url = await create_database("postgresql")
+    await migrate(make_settings(url))
+    return url
+
+
 @pytest.fixture(scope="session")
 async def settings(backend: str, create_database: Callable) -> Settings:
     settings = make_settings(await create_database(backend))

@@ -1,6 +1,9 @@
 """Talking to the app the way a client does: GraphQL documents over HTTP."""
 
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +18,18 @@ mutation Login($input: LoginInput!) {
 }"""
 ME = "query Me { me { id email fullName isActive isSuperuser } }"
 PASSWORD = "correct horse battery"
+# Outside the checkout, and kept between runs (Python checks each file against its source).
+PYCACHE = Path(tempfile.gettempdir()) / "lunchtogether-test-pycache"
+
+
+def python_environment(**variables: str) -> dict[str, str]:
+    """The environment of a `lunchtogether` child process: ours, with `variables`.
+
+    Bytecode is cached, under PYCACHE, so that each child does not compile the whole app
+    again: that alone takes seconds, and a test here starts several.
+    """
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return environment | {"PYTHONPYCACHEPREFIX": str(PYCACHE)} | variables
 
 
 class GraphQL:

@@ -1,16 +1,15 @@
 """The `lunchtogether` command, run as a process like an operator runs it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from lunchtogether.graphql.schema import export_schema
-from tests.support import PASSWORD
+from tests.support import PASSWORD, python_environment
 
 
 def run(*args: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"LOG_LEVEL": "WARNING"} | environment
+    env = python_environment(LOG_LEVEL="WARNING", BCRYPT_ROUNDS="4", **environment)
     return subprocess.run(
         [sys.executable, "-m", "lunchtogether", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
@@ -23,7 +22,7 @@ def test_export_schema_writes_the_live_schema(tmp_path):
     assert (tmp_path / "out.graphql").read_text() == export_schema()
 
 
-def test_migrate_then_create_user_reads_the_password_from_the_environment(tmp_path, api):
+def test_migrate_then_create_user_reads_the_password_from_the_environment(tmp_path):
     database = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
     migrated = run("migrate", cwd=tmp_path, DATABASE_URL=database)

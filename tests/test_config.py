@@ -1,12 +1,12 @@
 """Settings: defaults for a quick start, and refusal of unsafe production configuration."""
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from lunchtogether.config import DEVELOPMENT_DATABASE_URL, DEVELOPMENT_JWT_SECRET, SettingsError, load_settings
+from tests.support import python_environment
 
 PRODUCTION = {"_env_file": None, "environment": "production", "database_url": "postgresql://db/app"}
 GOOD_SECRET = "s" * 32
@@ -68,8 +68,8 @@ def test_production_accepts_a_real_secret_and_database():
 
 
 def test_the_server_refuses_to_start_in_production_without_a_secret(tmp_path):
-    environment = {key: value for key, value in os.environ.items() if key not in {"JWT_SECRET_KEY", "DATABASE_URL"}}
-    environment |= {"ENVIRONMENT": "production", "DATABASE_URL": "postgresql://db/app"}
+    environment = python_environment(ENVIRONMENT="production", DATABASE_URL="postgresql://db/app")
+    environment.pop("JWT_SECRET_KEY", None)
 
     finished = subprocess.run(
         [sys.executable, "-m", "lunchtogether", "serve"],

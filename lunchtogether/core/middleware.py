@@ -1,7 +1,6 @@
 """ASGI middleware: a request id on every request, and one access-log line each."""
 
 import json
-import logging
 import re
 import time
 import uuid
@@ -10,11 +9,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lunchtogether.core.observability import log_access, request_context
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is kept only if it is short and plain, so it cannot forge log lines.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-access_log = logging.getLogger("lunchtogether.access")
 
 
 def request_id_of(request: Request) -> str:
@@ -41,20 +40,12 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_request_id)
-        finally:
-            state = scope["state"]
-            access_log.info(
-                "%s %s %s %s %.1fms request_id=%s user_id=%s",
-                scope["method"],
-                scope["path"],
-                state.get("operation_name") or "-",
-                status_code,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-                state.get("user_id") or "-",
-            )
+        # Everything logged or sent to Sentry while the request is served carries its id.
+        with request_context(scope["state"]):
+            try:
+                await self.app(scope, receive, send_with_request_id)
+            finally:
+                log_access(scope, status_code, time.perf_counter() - started)
 
 
 class SecurityHeadersMiddleware:

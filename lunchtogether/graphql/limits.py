@@ -105,11 +105,21 @@ def has_several_operations(query: str, policy: QueryPolicy) -> bool:
     Strawberry would run the first; the spec makes it a request error. A document
     that does not parse is left for the parser's own error.
     """
+    return len(_operations(query, policy)) > 1
+
+
+def sole_operation_name(query: str, policy: QueryPolicy) -> str | None:
+    """The name of the document's only operation, for logs when the client sent no `operationName`."""
+    operations = _operations(query, policy)
+    return operations[0].name.value if len(operations) == 1 and operations[0].name else None
+
+
+def _operations(query: str, policy: QueryPolicy) -> list[OperationDefinitionNode]:
     try:
-        document = _parse(query, policy.max_tokens)
+        document = _parse(query, policy.max_tokens)  # cached: the same parse the schema uses
     except GraphQLError:
-        return False
-    return sum(isinstance(definition, OperationDefinitionNode) for definition in document.definitions) > 1
+        return []
+    return [definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)]
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -171,4 +181,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy", "has_several_operations"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "has_several_operations", "sole_operation_name"]

@@ -30,7 +30,7 @@ from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
 from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, internal_error_body, is_request_error
-from lunchtogether.graphql.limits import has_several_operations
+from lunchtogether.graphql.limits import QueryPolicy, has_several_operations, sole_operation_name
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
 
@@ -247,7 +247,7 @@ class GraphQLEndpoint:
             raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
             await db.close()
-            _note_for_access_log(request, operation, context)
+            _note_for_access_log(request, operation, context, self._schema.policy)
         errors: list[GraphQLError] = result.errors or []
         request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
         body: dict[str, Any] = {} if request_failed else {"data": result.data}
@@ -266,9 +266,9 @@ def encode_json(body: object) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _note_for_access_log(request: Request, operation: Operation, context: Context) -> None:
+def _note_for_access_log(request: Request, operation: Operation, context: Context, policy: QueryPolicy) -> None:
     """What the access log line says of the request: which operation, by whom."""
-    request.state.operation_name = operation.operation_name
+    request.state.operation_name = operation.operation_name or sole_operation_name(operation.query, policy)
     if (user_id := context.known_user_id()) is not None:
         request.state.user_id = str(user_id)
 

@@ -1,0 +1,293 @@
+"""Sentry events (sent for real, to a local ingest server) and log lines: once, tagged, without secrets."""
+
+import gzip
+import io
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import uuid4
+
+import httpx
+import pytest
+import sentry_sdk
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route
+
+from lunchtogether.core.exceptions import InvalidCredentialsError
+from lunchtogether.core.middleware import RequestContextMiddleware
+from lunchtogether.core.observability import HANDLER_NAME, before_send, configure_logging, init_sentry
+from lunchtogether.core.security import TokenCodec
+from lunchtogether.main import create_app
+from tests.conftest import TEST_SECRET, make_settings
+from tests.support import LOGIN, ME, PASSWORD, code
+
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
+VARIABLE_PASSWORD = "variable-password-6f1c2"
+INLINE_PASSWORD = "inline-password-9d3e7"
+
+
+class IngestServer(ThreadingHTTPServer):
+    """Stands in for Sentry: keeps every envelope the SDK posts, decompressed."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _IngestHandler)
+        self.envelopes: list[bytes] = []
+
+    @property
+    def dsn(self) -> str:
+        return f"http://public@127.0.0.1:{self.server_address[1]}/1"
+
+    def raw(self) -> bytes:
+        sentry_sdk.flush(timeout=10)
+        return b"\n".join(self.envelopes)
+
+    def events(self) -> list[dict]:
+        sentry_sdk.flush(timeout=10)
+        return [
+            json.loads(payload) for envelope in self.envelopes for kind, payload in _items(envelope) if kind == "event"
+        ]
+
+
+class _IngestHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        assert isinstance(self.server, IngestServer)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        assert self.headers.get("Content-Encoding") in (None, "gzip"), "an encoding the test cannot read"
+        assert re.fullmatch(r"/api/1/envelope/", self.path), self.path
+        self.server.envelopes.append(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the envelopes, not the server's log."""
+
+
+def _items(envelope: bytes) -> Iterator[tuple[str, bytes]]:
+    """The (type, payload) of each item: a header line, then `length` bytes or a line."""
+    _envelope_header, _, rest = envelope.partition(b"\n")
+    while rest.strip():
+        header_line, _, rest = rest.partition(b"\n")
+        header = json.loads(header_line)
+        if "length" in header:
+            payload, rest = rest[: header["length"]], rest[header["length"] :].removeprefix(b"\n")
+        else:
+            payload, _, rest = rest.partition(b"\n")
+        yield header["type"], payload
+
+
+@pytest.fixture
+def ingest() -> Iterator[IngestServer]:
+    """A local Sentry; the SDK is switched off again afterwards so that no other test sends anything."""
+    server = IngestServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    sentry_sdk.get_client().close(timeout=5)
+    sentry_sdk.get_global_scope().set_client(None)
+    server.shutdown()
+    server.server_close()
+
+
+def _token() -> str:
+    codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(hours=1))
+    return codec.issue(uuid4()).token
+
+
+async def test_an_unexpected_error_is_sent_once_tagged_and_without_secrets(ingest):
+    """The database is down: each request fails unexpectedly, and each failure is one event."""
+    app = create_app(make_settings(UNREACHABLE, environment="production", sentry_dsn=ingest.dsn))
+    header_token, cookie_token = _token(), _token()
+    inline_login = (
+        'mutation InlineLogin { login(input: {email: "ann@example.com", password: "' + INLINE_PASSWORD + '"}) '
+        "{ accessToken } }"
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        responses = {
+            "Me": await client.post(
+                "/graphql",
+                json={"query": ME, "operationName": "Me"},
+                headers={"Authorization": f"Bearer {header_token}", "Cookie": f"access_token={cookie_token}"},
+            ),
+            "Login": await client.post(
+                "/graphql",
+                json={
+                    "query": LOGIN,
+                    "operationName": "Login",
+                    "variables": {"input": {"email": "ann@example.com", "password": VARIABLE_PASSWORD}},
+                },
+            ),
+            "InlineLogin": await client.post("/graphql", json={"query": inline_login, "operationName": "InlineLogin"}),
+        }
+    await app.state.engine.dispose()
+
+    request_ids = {}
+    for operation, response in responses.items():
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+        request_ids[response.headers["x-request-id"]] = operation
+    events = ingest.events()
+    assert Counter(event["tags"]["request_id"] for event in events) == dict.fromkeys(request_ids, 1)
+    for event in events:
+        assert event["tags"]["graphql.operation_name"] == request_ids[event["tags"]["request_id"]]
+        assert event["tags"]["environment"] == event["environment"] == "production"
+        assert event["exception"]["values"]
+    raw = ingest.raw()
+    for secret in (header_token, cookie_token, VARIABLE_PASSWORD, INLINE_PASSWORD):
+        assert secret.encode() not in raw
+
+
+async def test_expected_errors_are_not_sent(make_app, ingest):
+    api = make_app(sentry_dsn=ingest.dsn)
+    await api.register("ann@example.com")
+
+    wrong_password = await api(LOGIN, {"input": {"email": "ann@example.com", "password": "not the password"}})
+    bad_input = await api(LOGIN, {"input": {"email": "not an email", "password": PASSWORD}})
+    signed_out = await api('mutation { changePassword(input: {currentPassword: "a", newPassword: "b"}) }')
+
+    assert [code(wrong_password), code(bad_input), code(signed_out)] == [
+        "UNAUTHENTICATED",
+        "BAD_USER_INPUT",
+        "UNAUTHENTICATED",
+    ]
+    assert ingest.events() == []
+    sentry_sdk.capture_message("the SDK was sending all along")
+    assert len(ingest.events()) == 1
+
+
+async def test_an_error_escaping_the_app_is_sent_once_with_the_request_id(ingest):
+    """A middleware's failure is captured by the Starlette integration, not also through uvicorn's log."""
+
+    async def failing(_request: Request) -> None:
+        raise RuntimeError("failed with password=hunter2-7a1")
+
+    init_sentry(make_settings("sqlite+aiosqlite://", sentry_dsn=ingest.dsn))
+    app = Starlette(routes=[Route("/fail", failing)], middleware=[Middleware(RequestContextMiddleware)])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/fail", headers={"X-Request-ID": "escaping-1"})
+    try:
+        raise RuntimeError("Exception in ASGI application")  # what uvicorn logs of the same failure
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+    assert response.status_code == 500
+    events = ingest.events()
+    assert [event["tags"]["request_id"] for event in events] == ["escaping-1"]
+    assert b"hunter2-7a1" not in ingest.raw()
+
+
+def test_before_send_scrubs_secrets_wherever_they_are():
+    secrets = ["s3cret-header", "s3cret-cookie", "s3cret-body", "s3cret-extra", "s3cret-crumb", "s3cret-var"]
+    event = {
+        "request": {
+            "headers": {"Authorization": "Bearer s3cret-header", "X-Request-ID": "r1"},
+            "cookies": {"access_token": "s3cret-cookie"},
+            "data": {"query": "{ me { id } }", "variables": {"input": {"password": "s3cret-body"}}},
+            "query_string": "variables=s3cret-body",
+        },
+        "extra": {"settings": {"jwtSecretKey": "s3cret-extra", "nested": [{"apiKey": "s3cret-extra"}]}},
+        "breadcrumbs": {"values": [{"message": "login", "data": {"currentPassword": "s3cret-crumb"}}]},
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": "bad cookie access_token=s3cret-cookie",
+                    "stacktrace": {"frames": [{"function": "f", "vars": {"body": "s3cret-var"}}]},
+                }
+            ]
+        },
+    }
+
+    scrubbed = before_send(event, {})  # ty: ignore[invalid-argument-type]
+
+    text = json.dumps(scrubbed)
+    assert not [secret for secret in secrets if secret in text]
+    request = json.loads(text)["request"]
+    assert request["headers"]["X-Request-ID"] == "r1"
+    assert "data" not in request
+    assert before_send({"message": "x"}, {"exc_info": (None, InvalidCredentialsError(), None)}) is None
+
+
+@pytest.fixture
+def log_output() -> Iterator[Callable[[], io.StringIO]]:
+    """Points the latest app's log handler at a new buffer; afterwards logging is as the other tests have it."""
+
+    def attach() -> io.StringIO:
+        buffer = io.StringIO()
+        handler = next(h for h in logging.getLogger().handlers if h.name == HANDLER_NAME)
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(buffer)
+        return buffer
+
+    yield attach
+    configure_logging(make_settings("sqlite+aiosqlite://"))
+
+
+async def _signed_in_me(api) -> tuple[str, httpx.Response]:
+    user, token = await api.signed_up("ann@example.com")
+    response = await api.client.post(
+        "/graphql", json={"query": ME, "operationName": "Me"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.json()["data"]["me"]["id"] == user["id"]
+    return token, response
+
+
+async def test_production_writes_one_json_access_line_per_request(make_app, log_output):
+    api = make_app(environment="production", log_level="INFO")
+    buffer = log_output()
+
+    token, response = await _signed_in_me(api)
+    logging.getLogger("uvicorn.error").warning("uvicorn speaks")
+
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "lunchtogether.access"]
+    assert len(access) == 3  # register, login, me
+    # Sent without operationName: the document's only operation names them.
+    assert [line["operation_name"] for line in access[:2]] == ["Register", "Login"]
+    me = access[-1]
+    assert me["method"] == "POST"
+    assert me["path"] == "/graphql"
+    assert me["operation_name"] == "Me"
+    assert me["status"] == 200
+    assert isinstance(me["duration_ms"], float)
+    assert me["request_id"] == response.headers["x-request-id"]
+    assert me["user_id"] == response.json()["data"]["me"]["id"]
+    assert me["level"] == "INFO"
+    assert [line["message"] for line in lines if line["logger"] == "uvicorn.error"] == ["uvicorn speaks"]
+    assert not logging.getLogger("uvicorn.access").hasHandlers()  # uvicorn would write a second access line
+    assert token not in buffer.getvalue()
+    assert PASSWORD not in buffer.getvalue()
+
+
+async def test_development_writes_readable_access_lines_at_the_log_level(make_app, log_output):
+    api = make_app(log_level="INFO")
+    buffer = log_output()
+
+    _token, response = await _signed_in_me(api)
+
+    last = [line for line in buffer.getvalue().splitlines() if " lunchtogether.access " in line][-1]
+    request_id, user_id = response.headers["x-request-id"], response.json()["data"]["me"]["id"]
+    pattern = rf"\S+ \S+ INFO lunchtogether\.access POST /graphql Me 200 [\d.]+ms request_id={request_id} "
+    pattern += rf"user_id={user_id}"
+    assert re.fullmatch(pattern, last), last
+
+    await api.client.post("/graphql", json={"query": ME, "operationName": "Me\nforged line"})
+    assert not [line for line in buffer.getvalue().splitlines() if line.startswith("forged")]
+
+    quiet = make_app(log_level="WARNING")
+    buffer = log_output()
+    await quiet.me()
+    assert "lunchtogether.access" not in buffer.getvalue()

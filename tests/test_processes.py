@@ -1,0 +1,197 @@
+"""`lunchtogether serve` as real processes: several of them share one database, and SIGTERM loses nothing."""
+
+import asyncio
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import TEST_SECRET, UPLOAD_DIR
+from tests.support import REGISTER, GraphQL, python_environment
+
+STARTUP_SECONDS = 60  # importing the app takes seconds on a busy machine, and a worker imports it again
+GRACE_SECONDS = 10
+# A bcrypt hash at this cost takes half a second or more, and the hashes of a process run one
+# per core less one: registrations sent together are still in flight a moment later, at SIGTERM.
+SLOW_BCRYPT_ROUNDS = 13
+REGISTRATIONS = 4
+IN_FLIGHT_AFTER = 0.25
+LOGOUT = "mutation { logout }"
+ME_EMAIL = "{ me { email } }"
+ANN = {"email": "ann@example.com"}
+
+
+@pytest.fixture
+def database_url(postgresql_database: str) -> str:
+    """Servers share a database server, not a file."""
+    return postgresql_database
+
+
+class Server:
+    """One `lunchtogether serve` process, as an operator starts it."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+
+    async def wait_until_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        async with httpx.AsyncClient(base_url=self.url, timeout=1) as client:
+            while time.monotonic() < deadline:
+                assert self.process.returncode is None, f"the server exited: {self.log.read_text()[-2000:]}"
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        pytest.fail(f"the server did not start within {STARTUP_SECONDS} s: {self.log.read_text()[-2000:]}")
+
+    async def terminate(self) -> int:
+        """Sends SIGTERM, as an orchestrator does; the exit status, within the grace period."""
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(GRACE_SECONDS):
+            return await self.process.wait()
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+@pytest.fixture
+async def launch(database_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Server]]]:
+    """Starts servers on ports of their own and waits until they answer; kills any a test left running."""
+    servers: list[Server] = []
+
+    async def start(*arguments: str, **environment: str) -> Server:
+        port = _free_port()
+        log = tmp_path / f"serve-{port}.log"
+        with log.open("wb") as output:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "lunchtogether", "serve", "--port", str(port), *arguments),
+                cwd=tmp_path,
+                env=python_environment(**(_server_environment(database_url) | environment)),
+                stdout=output,
+                stderr=output,
+            )
+        server = Server(process, port, log)
+        servers.append(server)
+        await server.wait_until_up()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+        await server.process.wait()
+
+
+def _server_environment(database_url: str) -> dict[str, str]:
+    return {
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": TEST_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        "UPLOAD_DIR": UPLOAD_DIR,
+        "LOG_LEVEL": "WARNING",
+        "SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
+        "RATE_LIMIT_LOGIN_PER_EMAIL": "10000/second",
+        "RATE_LIMIT_LOGIN_PER_IP": "10000/second",
+        "RATE_LIMIT_REGISTER": "10000/second",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The processes uvicorn spawned as workers of `parent` (Linux's /proc)."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent_of = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+        if parent_of == parent and b"spawn_main" in command:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+async def _emails_in(database_url: str) -> set[str]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return set((await connection.execute(text("SELECT email FROM users"))).scalars())
+    finally:
+        await engine.dispose()
+
+
+async def test_processes_share_tokens_and_their_revocation_through_the_database(launch):
+    """Two servers on two ports, the first with two workers: what one issues, another accepts and revokes."""
+    first, second = await asyncio.gather(launch("--workers", "2"), launch())
+    async with (
+        httpx.AsyncClient(base_url=first.url, timeout=10) as first_client,
+        httpx.AsyncClient(base_url=second.url, timeout=10) as second_client,
+    ):
+        on_first, on_second = GraphQL(first_client), GraphQL(second_client)
+        _user, token = await on_second.signed_up("ann@example.com", full_name="Ann")
+
+        assert len(_worker_processes(first.process.pid)) == 2
+        assert all(answer == {"data": {"me": ANN}} for answer in await _ask_me(on_first, token))
+        # The second has checked this token's signature now, and keeps that: the revocation must still reach it.
+        assert (await on_second(ME_EMAIL, token=token)) == {"data": {"me": ANN}}
+        assert (await on_first(LOGOUT, token=token)) == {"data": {"logout": True}}
+        assert (await on_second(ME_EMAIL, token=token)) == {"data": {"me": None}}
+        assert all(answer == {"data": {"me": None}} for answer in await _ask_me(on_first, token))
+
+    assert await first.terminate() == 0
+    assert await second.terminate() == 0
+
+
+async def _ask_me(api: GraphQL, token: str) -> list[dict]:
+    """`me` a few times at once, so that both workers of a server are likely to answer."""
+    return list(await asyncio.gather(*(api(ME_EMAIL, token=token) for _ in range(4))))
+
+
+async def register(client: httpx.AsyncClient, number: int) -> tuple[str, httpx.Response | None, float]:
+    """A registration's email, its response (None: no answer at all) and when it ended."""
+    email = f"user{number}@example.com"
+    variables = {"input": {"email": email, "password": "a long secret", "fullName": f"User {number}"}}
+    try:
+        response = await client.post("/graphql", json={"query": REGISTER, "variables": variables})
+    except httpx.TransportError:
+        response = None
+    return email, response, time.monotonic()
+
+
+def acknowledged(response: httpx.Response | None) -> bool:
+    return response is not None and response.status_code == 200 and "errors" not in response.json()
+
+
+async def test_sigterm_finishes_the_requests_in_flight_and_loses_nothing(launch, database_url):
+    server = await launch(BCRYPT_ROUNDS=str(SLOW_BCRYPT_ROUNDS))
+    async with httpx.AsyncClient(base_url=server.url, timeout=GRACE_SECONDS + 5) as client:
+        registrations = [asyncio.create_task(register(client, number)) for number in range(REGISTRATIONS)]
+        await asyncio.sleep(IN_FLIGHT_AFTER)
+        terminated_at = time.monotonic()
+        exit_status = await server.terminate()
+        exited_after = time.monotonic() - terminated_at
+        results = await asyncio.gather(*registrations)
+
+    stored = await _emails_in(database_url)
+    answered = [(email, ended) for email, response, ended in results if acknowledged(response)]
+    assert exit_status == 0
+    assert exited_after < GRACE_SECONDS
+    assert any(ended > terminated_at for _email, ended in answered), "no request in flight finished after SIGTERM"
+    assert {email for email, _ended in answered} <= stored
