@@ -76,6 +76,41 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+class Readiness:
+    """Whether the database answers, decided within `patience` whatever it does.
+
+    The ping is a task the check stops waiting for: cancelling it instead would make the
+    request wait again, for the driver to give a frozen connection up. It ends by itself
+    within the connect and statement timeouts; meanwhile later checks wait on the same ping
+    rather than pile up.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, patience: float) -> None:
+        self._engine = engine
+        self._patience = patience
+        self._ping: asyncio.Task[None] | None = None
+
+    async def failure(self) -> str | None:
+        """None when the database answered; else why it did not."""
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.create_task(ping(self._engine))
+            self._ping.add_done_callback(_read_failure)
+        current = self._ping
+        await asyncio.wait({current}, timeout=self._patience)
+        if not current.done():
+            return f"no answer within {self._patience:g} s"
+        if current.cancelled():
+            return "cancelled"
+        failure = current.exception()
+        return None if failure is None else type(failure).__name__
+
+
+def _read_failure(task: asyncio.Task[None]) -> None:
+    """A ping nobody waited for to the end still has its failure read, so asyncio logs nothing."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Database:
     """The app's engine, and the same pool seen in autocommit for reads: both built once."""
 

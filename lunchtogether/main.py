@@ -1,6 +1,5 @@
 """The Starlette app: `/graphql`, health checks, CORS, request ids, Sentry."""
 
-import asyncio
 import gc
 import logging
 from collections.abc import AsyncGenerator
@@ -23,7 +22,7 @@ from lunchtogether.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from lunchtogether.core.observability import configure_logging, init_sentry
-from lunchtogether.database import Database, create_engine, ping
+from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
 from lunchtogether.graphql.schema import build_schema
 from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, HTTPPolicy
@@ -101,39 +100,11 @@ async def health(_request: Request) -> JSONResponse:
 
 
 def _readiness(engine: AsyncEngine):  # noqa: ANN202 - a Starlette endpoint
-    """Readiness, answered within the bound whatever the database does.
-
-    The ping is a task the request stops waiting for: cancelling it instead would make the
-    request wait again, for the driver to give a frozen connection up. It ends by itself within
-    the connect and statement timeouts; meanwhile later checks wait on it rather than pile up.
-    """
-    # The bound is the answer's: the wait stops short of it, so that a busy server still answers in time.
-    patience = READINESS_TIMEOUT_SECONDS * 0.75
-    pings: list[asyncio.Task[None]] = []
-
-    def current_ping() -> asyncio.Task[None]:
-        if not pings or pings[-1].done():
-            pings[:] = [asyncio.create_task(ping(engine))]
-            pings[-1].add_done_callback(consume_failure)
-        return pings[-1]
-
-    def consume_failure(task: asyncio.Task[None]) -> None:
-        """A ping nobody waited for to the end still has its failure read, so asyncio logs nothing."""
-        if not task.cancelled():
-            task.exception()
-
-    def failure_of(task: asyncio.Task[None]) -> str | None:
-        if not task.done():
-            return f"no answer within {patience:g} s"
-        if task.cancelled():
-            return "cancelled"
-        failure = task.exception()
-        return None if failure is None else type(failure).__name__
+    # The wait stops short of the 2 s bound, so that a busy server still answers in time.
+    readiness = Readiness(engine, patience=READINESS_TIMEOUT_SECONDS * 0.75)
 
     async def ready(_request: Request) -> JSONResponse:
-        task = current_ping()
-        await asyncio.wait({task}, timeout=patience)
-        if (failure := failure_of(task)) is not None:
+        if (failure := await readiness.failure()) is not None:
             logger.warning("Readiness check failed: %s", failure)
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
