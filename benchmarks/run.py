@@ -139,6 +139,7 @@ class Bench:
     def run(self) -> None:
         self._preflight()
         self._choose_counter()
+        self._lock_database()
         self._prepare_database()
         self._check_and_count()
         for kind in (SERVER, BASELINE):
@@ -200,6 +201,17 @@ class Bench:
                 "log_statement='all' on the benchmark database only (ALTER DATABASE), during a separate "
                 "counted run of N sequential requests; lines read back from the server log"
             )
+
+    def _lock_database(self) -> None:
+        """One run at a time per database: another would drop it under this one."""
+
+        async def lock() -> bool:
+            self._control = await asyncpg.connect(self.admin_dsn)
+            key = f"lunchtogether-bench:{self.args.database}"
+            return await self._control.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key)
+
+        if not self.loop.run(lock()):
+            raise BenchError(f"another benchmark run is using database {self.args.database} (or pick --database)")
 
     def _prepare_database(self) -> None:
         args = self.args
