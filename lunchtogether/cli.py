@@ -151,7 +151,6 @@ async def delete_account(settings: Settings, email: str) -> bool:
             output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id)) if user else None
         return output is not None and output.deleted
     finally:
-        await db.close()
         await engine.dispose()
         await services.storage.close()
 
@@ -166,5 +165,4 @@ async def register_user(settings: Settings, data: RegisterInput, *, superuser: b
             output = await workflow.execute(data, client_ip=None, superuser=superuser)
         return output.user
     finally:
-        await db.close()
         await engine.dispose()

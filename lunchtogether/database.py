@@ -122,45 +122,48 @@ class Database:
 
 
 class RequestDatabase:
-    """The database connection of one request, lent to one task at a time.
+    """The database of one request: one statement at a time, connections held only while used.
 
-    graphql-core resolves the top-level fields of a query concurrently, and a
-    connection must not be used by two tasks at once: every statement goes through
-    `connection()`, which queues the callers. Reads run in autocommit, so a single
-    read costs a single statement (no BEGIN/COMMIT around it); a mutation's writes
-    run in `transaction()`, committed when it succeeds and rolled back when it fails.
+    graphql-core resolves the top-level fields of a query concurrently, and a connection
+    must not be used by two tasks at once: every statement goes through `connection()`,
+    which queues the callers. A read runs in autocommit on a connection borrowed for that
+    statement, so a single read costs a single statement (no BEGIN/COMMIT) and nothing is
+    held while the request does other work, a password hash say. In `transaction()` (a
+    mutation) the first write begins a transaction on a connection kept until it commits,
+    or rolls back on failure; later reads see its writes.
     """
 
     def __init__(self, database: Database) -> None:
         self._reads = database.reads
         self._writes = database.engine
-        self._reader: AsyncConnection | None = None
+        self._in_transaction = False
         self._writer: AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncGenerator[AsyncConnection]:
+    async def connection(self, *, write: bool = False) -> AsyncGenerator[AsyncConnection]:
+        """Where the next statement runs; outside a transaction a write commits on its own."""
         async with self._lock:
+            if write and self._in_transaction and self._writer is None:
+                self._writer = await self._writes.connect()
+                await self._writer.begin()
             if self._writer is not None:
                 yield self._writer
                 return
-            if self._reader is None:
-                self._reader = await self._reads.connect()
-            yield self._reader
+            async with (self._writes if write else self._reads).begin() as connection:
+                yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[None]:
-        """Everything inside runs in one transaction; mutations run one at a time, never nested."""
-        if self._writer is not None:
+        """Everything inside commits together; mutations run one at a time, never nested."""
+        if self._in_transaction:
             raise RuntimeError("transactions do not nest")
-        async with self._writes.begin() as writer:
-            self._writer = writer
-            try:
-                yield
-            finally:
-                self._writer = None
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        self._in_transaction = True
+        try:
+            yield
+            if self._writer is not None:
+                await self._writer.commit()
+        finally:
+            writer, self._writer, self._in_transaction = self._writer, None, False
+            if writer is not None:
+                await writer.close()  # rolls back what was not committed

@@ -8,10 +8,8 @@ from lunchtogether.repositories.user import UserRepository
 
 
 @pytest.fixture
-async def users(client, engine):
-    db = RequestDatabase(Database(engine))
-    yield UserRepository(db)
-    await db.close()
+def users(client, engine):
+    return UserRepository(RequestDatabase(Database(engine)))
 
 
 def _values(email: str) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """updateUser and changePassword: who may change what, and what a change revokes."""
 
+import asyncio
+
 import pytest
 
 from tests.support import LOGIN, PASSWORD, code, error
@@ -145,3 +147,15 @@ async def test_change_password_requires_sign_in(api):
     result = await api(CHANGE_PASSWORD, {"input": {"currentPassword": PASSWORD, "newPassword": "a new long secret"}})
 
     assert code(result) == "UNAUTHENTICATED"
+
+
+async def test_no_connection_is_held_while_a_password_is_hashed(make_app, engine):
+    """A login waits for bcrypt between its read and its write: no pooled connection waits with it."""
+    api = make_app(database_pool_size=1, database_max_overflow=0, database_pool_timeout=1, bcrypt_rounds=12)
+    await api.register("ann@example.com")
+
+    logins = [api.login("ann@example.com") for _ in range(6)]
+    results = await asyncio.gather(*logins, api("{ me { id } }"))
+
+    assert all(results[:6])  # six hashes queued on one connection pool of one, none timed out
+    assert results[6] == {"data": {"me": None}}

@@ -246,7 +246,6 @@ class GraphQLEndpoint:
         except MissingQueryError as exc:
             raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
-            await db.close()
             _note_for_access_log(request, operation, context, self._schema.policy)
         errors: list[GraphQLError] = result.errors or []
         request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)

@@ -84,17 +84,19 @@ class Repository[RecordT: BaseModel]:
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
-        async with self._db.connection() as connection:
+        async with self._db.connection(write=True) as connection:
             return (await connection.execute(statement)).first() is not None
 
     async def _write(self, statement: Executable) -> RecordT | None:
         try:
-            return await self._fetch_one(statement)
+            return await self._fetch_one(statement, write=True)
         except IntegrityError as exc:
             raise ConflictError(self.conflict_message) from exc
 
-    async def _fetch_one(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> RecordT | None:
-        async with self._db.connection() as connection:
+    async def _fetch_one(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> RecordT | None:
+        async with self._db.connection(write=write) as connection:
             row = (await connection.execute(statement, parameters)).first()
         # Rows come typed by SQLAlchemy from our own tables: built, not validated again.
         return None if row is None else self.record.model_construct(**row._mapping)
