@@ -58,6 +58,8 @@ _SECRET_TEXT = re.compile(
     r"|(?P<name>(?i:[\w.-]*(?:passw|pwd|secret|token)[\w.-]*))"
     r"(?:\"?\s*[:=]\s*\"(?:[^\"\\]|\\.)*\"|\s*=\s*[^\s\"',;&()\[\]{}]+)"
 )
+# Every match of _SECRET_TEXT contains one of these (lower-cased).
+_SECRET_HINTS = ("eyj", "bearer", "passw", "pwd", "secret", "token")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Parts of a Sentry event that describe the SDK and the installed packages (`pyjwt`), not the request.
 _EVENT_KEYS_NOT_SCRUBBED = frozenset({"modules", "sdk", "debug_meta"})
@@ -82,6 +84,10 @@ def _is_secret_pair_name(name: object) -> bool:
 
 def scrub_text(text: str) -> str:
     """Free text can quote a token or a password (a GraphQL document, a cookie header, an error message)."""
+    # Most lines (every access line) hold none of these words: a substring test spares them the regex.
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _SECRET_HINTS):
+        return text
     return _SECRET_TEXT.sub(_filtered_match, text)
 
 
