@@ -24,8 +24,9 @@ from lunchtogether.core.middleware import (
 from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
+from lunchtogether.graphql.http_request import PREFLIGHT_HEADERS, HTTPPolicy
 from lunchtogether.graphql.schema import build_schema
-from lunchtogether.graphql.view import PREFLIGHT_HEADERS, GraphQLEndpoint, HTTPPolicy
+from lunchtogether.graphql.view import GraphQLEndpoint
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
