@@ -27,7 +27,8 @@ class InvalidInputError(DomainError):
 
     def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
         self.fields = dict(fields)
-        super().__init__(message)
+        # The message is what most client UIs show: it names each field, as `extensions.fields` does.
+        super().__init__(message or "; ".join(f"{name} {problem}" for name, problem in self.fields.items()) or None)
 
     @property
     def extensions(self) -> dict[str, object]:
@@ -77,5 +78,6 @@ def invalid_input_from_pydantic(exc: PydanticValidationError) -> InvalidInputErr
     fields: dict[str, str] = {}
     for error in exc.errors():
         name = to_camel(str(error["loc"][0])) if error["loc"] else "input"
-        fields.setdefault(name, error["msg"])
+        message = error["msg"]
+        fields.setdefault(name, message[:1].lower() + message[1:])  # "first input should be …"
     return InvalidInputError(fields)
