@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 FILTERED = "[Filtered]"
@@ -26,13 +25,7 @@ _SECRET_HINTS = ("eyj", "bearer", "passw", "pwd", "secret", "token")
 
 
 def is_secret_name(name: object) -> bool:
-    return isinstance(name, str) and _is_secret_name(name)
-
-
-@lru_cache(maxsize=1024)
-def _is_secret_name(name: str) -> bool:
-    """The same few field names come by on every log line: decided once each."""
-    return _SECRET_NAME.search(name) is not None
+    return isinstance(name, str) and _SECRET_NAME.search(name) is not None
 
 
 def _is_secret_pair_name(name: object) -> bool:
