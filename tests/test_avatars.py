@@ -295,3 +295,15 @@ async def test_avatars_on_s3_compatible_storage(make_app, moto_endpoint):
 
 def test_make_settings_keeps_uploads_out_of_the_checkout(settings):
     assert not Path(make_settings(settings.sqlalchemy_url).upload_dir).is_relative_to(Path.cwd())
+
+
+@pytest.mark.parametrize(
+    "path", ["/media/nothing.png", "/media/%2e%2e/%2e%2e/etc/passwd", "/media/..%2f..%2fpyproject.toml"]
+)
+async def test_media_before_any_upload_is_a_404(make_app, tmp_path, path):
+    api = make_app(upload_dir=str(tmp_path / "not-made-yet"))
+
+    response = await api.client.get(path)
+
+    assert response.status_code == 404
+    assert response.headers["x-content-type-options"] == "nosniff"

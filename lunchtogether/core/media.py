@@ -1,4 +1,5 @@
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -12,7 +13,9 @@ class MediaFiles(StaticFiles):
     """Locally stored uploads at `/media/...`: the type from the name this server gave them."""
 
     def __init__(self, directory: str | PathLike[str]) -> None:
-        super().__init__(directory=directory, check_dir=False)
+        # Made now: before the first upload a missing file must be a 404, not a missing directory's 500.
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        super().__init__(directory=directory)
 
     def file_response(self, full_path: str | PathLike[str], *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(full_path, *args, **kwargs)
