@@ -9,6 +9,7 @@ from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
 from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.core.storage import Storage, build_storage
+from lunchtogether.core.workers import WorkerThreads
 from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
@@ -36,9 +37,10 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
+        workers = WorkerThreads()
         return cls(
             settings=settings,
-            hasher=PasswordHasher(rounds=settings.bcrypt_rounds),
+            hasher=PasswordHasher(rounds=settings.bcrypt_rounds, workers=workers),
             tokens=TokenCodec(
                 secret=settings.jwt_secret,
                 algorithm=settings.jwt_algorithm,
@@ -52,7 +54,7 @@ class Services:
                 change_password_per_user=Limit.parse("change-password", settings.rate_limit_change_password),
             ),
             storage=build_storage(settings),
-            images=ImageProcessor(),
+            images=ImageProcessor(workers=workers),
         )
 
 

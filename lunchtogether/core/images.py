@@ -4,15 +4,14 @@ Re-encoding at a bounded size strips metadata (EXIF, GPS) and defeats polyglot
 files: what is stored is pixels this server wrote, never the client's bytes.
 """
 
-import asyncio
 import io
-import os
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from lunchtogether.core.exceptions import InvalidInputError
+from lunchtogether.core.workers import WorkerThreads
 
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
 AVATAR_SIZE = (512, 512)
@@ -59,11 +58,10 @@ def _encode(image: Image.Image) -> EncodedImage:
 
 
 class ImageProcessor:
-    """Runs image decoding in worker threads, a bounded number at once (like hashing)."""
+    """Image decoding off the event loop, on the same bounded worker threads as hashing."""
 
-    def __init__(self, *, max_concurrency: int | None = None) -> None:
-        self._slots = asyncio.Semaphore(max_concurrency or max(1, (os.cpu_count() or 2) - 1))
+    def __init__(self, *, workers: WorkerThreads) -> None:
+        self._workers = workers
 
     async def avatar(self, data: bytes) -> EncodedImage:
-        async with self._slots:
-            return await asyncio.to_thread(normalize_avatar, data)
+        return await self._workers.run(normalize_avatar, data)

@@ -1,7 +1,5 @@
 """Password hashing and access tokens."""
 
-import asyncio
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,32 +9,28 @@ from uuid import UUID, uuid4
 import jwt
 from passlib.context import CryptContext
 
+from lunchtogether.core.workers import WorkerThreads
+
 MAX_TOKEN_LENGTH = 4096
 VERIFIED_TOKENS_KEPT = 4096
 
 
 class PasswordHasher:
-    """bcrypt through passlib, off the event loop.
+    """bcrypt through passlib, off the event loop: a hash costs tens of milliseconds of CPU."""
 
-    A hash costs tens of milliseconds of CPU: it runs in worker threads, and at
-    most `max_concurrency` at once so that the event loop always keeps a core.
-    """
-
-    def __init__(self, *, rounds: int, max_concurrency: int | None = None) -> None:
+    def __init__(self, *, rounds: int, workers: WorkerThreads) -> None:
         self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
-        self._slots = asyncio.Semaphore(max_concurrency or max(1, (os.cpu_count() or 2) - 1))
+        self._workers = workers
         # Verified against when the account does not exist, so that an unknown email
         # takes as long as a wrong password.
         self._dummy_hash = self._context.hash(uuid4().hex)
 
     async def hash(self, password: str) -> str:
-        async with self._slots:
-            return await asyncio.to_thread(self._context.hash, password)
+        return await self._workers.run(self._context.hash, password)
 
     async def verify(self, password: str, hashed_password: str | None) -> bool:
         """Whether `password` matches; with no hash, spends the same time and says no."""
-        async with self._slots:
-            matches = await asyncio.to_thread(self._context.verify, password, hashed_password or self._dummy_hash)
+        matches = await self._workers.run(self._context.verify, password, hashed_password or self._dummy_hash)
         return matches and hashed_password is not None
 
 
