@@ -6,6 +6,8 @@ import getpass
 import os
 import signal
 import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
@@ -141,28 +143,28 @@ def _delete_user(settings: Settings, args: argparse.Namespace) -> None:
 
 async def delete_account(settings: Settings, email: str) -> bool:
     """Deletes an account by email outside any request, as `delete-user` does."""
+    async with _operator_transaction(settings) as deps:
+        user = await deps.users.get_by_email(email)
+        output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id)) if user else None
+    return output is not None and output.deleted
+
+
+async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:
+    """Creates an account outside any request, as `create-user` does."""
+    async with _operator_transaction(settings) as deps:
+        output = await deps.register().execute(data, client_ip=None, superuser=superuser)
+    return output.user
+
+
+@asynccontextmanager
+async def _operator_transaction(settings: Settings) -> AsyncGenerator[Dependencies]:
+    """What a request would get, for an operator's command: its writes commit together."""
     services = Services.from_settings(settings)
     engine = create_engine(settings)
     db = RequestDatabase(Database(engine))
     try:
         async with db.transaction():
-            deps = Dependencies(db, services)
-            user = await deps.users.get_by_email(email)
-            output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id)) if user else None
-        return output is not None and output.deleted
+            yield Dependencies(db, services)
     finally:
         await engine.dispose()
         await services.storage.close()
-
-
-async def register_user(settings: Settings, data: RegisterInput, *, superuser: bool = False) -> UserResponse:
-    """Creates an account outside any request, as `create-user` does."""
-    engine = create_engine(settings)
-    db = RequestDatabase(Database(engine))
-    try:
-        async with db.transaction():
-            workflow = Dependencies(db, Services.from_settings(settings)).register()
-            output = await workflow.execute(data, client_ip=None, superuser=superuser)
-        return output.user
-    finally:
-        await engine.dispose()
