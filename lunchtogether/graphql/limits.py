@@ -99,27 +99,22 @@ class CheckedDocuments(SchemaExtension):
         yield
 
 
-def has_several_operations(query: str, policy: QueryPolicy) -> bool:
-    """Whether the document holds more than one operation (then one must be named).
+def operation_names(query: str, policy: QueryPolicy) -> list[str | None]:
+    """The names of the document's operations (None for an anonymous one).
 
-    Strawberry would run the first; the spec makes it a request error. A document
-    that does not parse is left for the parser's own error.
+    Asked when the client sent no `operationName`: with several operations that is a
+    request error (Strawberry would run the first), with one its name goes in the log.
+    A document that does not parse gives none, and is left for the parser's own error.
     """
-    return len(_operations(query, policy)) > 1
-
-
-def sole_operation_name(query: str, policy: QueryPolicy) -> str | None:
-    """The name of the document's only operation, for logs when the client sent no `operationName`."""
-    operations = _operations(query, policy)
-    return operations[0].name.value if len(operations) == 1 and operations[0].name else None
-
-
-def _operations(query: str, policy: QueryPolicy) -> list[OperationDefinitionNode]:
     try:
         document = _parse(query, policy.max_tokens)  # cached: the same parse the schema uses
     except GraphQLError:
         return []
-    return [definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)]
+    return [
+        definition.name.value if definition.name else None
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -181,4 +176,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy", "has_several_operations", "sole_operation_name"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "operation_names"]

@@ -24,7 +24,7 @@ from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
 from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, internal_error_body, is_request_error
 from lunchtogether.graphql.http_request import JSON, HTTPPolicy, Operation, OperationReader, RefusedRequestError
-from lunchtogether.graphql.limits import QueryPolicy, has_several_operations, sole_operation_name
+from lunchtogether.graphql.limits import operation_names
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
 
@@ -91,12 +91,13 @@ class GraphQLEndpoint:
 
     async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
         """Executes one operation: its body, whether it failed as a request, and its cookies."""
-        if operation.operation_name is None and has_several_operations(operation.query, self._schema.policy):
-            return (
-                {"errors": [{"message": "Must provide operation name if query contains multiple operations."}]},
-                True,
-                Response(),
-            )
+        name = operation.operation_name
+        if name is None:
+            names = operation_names(operation.query, self._schema.policy)
+            if len(names) > 1:
+                error = {"message": "Must provide operation name if query contains multiple operations."}
+                return {"errors": [error]}, True, Response()
+            name = names[0] if names else None
         db = RequestDatabase(self._database)
         deps = Dependencies(db, self._services)
         context = Context(
@@ -125,7 +126,7 @@ class GraphQLEndpoint:
         except MissingQueryError as exc:
             raise RefusedRequestError(400, "The request has no GraphQL query.") from exc
         finally:
-            _note_for_access_log(request, operation, context, self._schema.policy)
+            _note_for_access_log(request, name, context)
         errors: list[GraphQLError] = result.errors or []
         request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
         body: dict[str, Any] = {} if request_failed else {"data": result.data}
@@ -144,9 +145,9 @@ def encode_json(body: object) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _note_for_access_log(request: Request, operation: Operation, context: Context, policy: QueryPolicy) -> None:
+def _note_for_access_log(request: Request, operation_name: str | None, context: Context) -> None:
     """What the access log line says of the request: which operation, by whom."""
-    request.state.operation_name = operation.operation_name or sole_operation_name(operation.query, policy)
+    request.state.operation_name = operation_name
     if (user_id := context.known_user_id()) is not None:
         request.state.user_id = str(user_id)
 
