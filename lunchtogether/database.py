@@ -1,15 +1,17 @@
 """The engine, and the one session each request works in."""
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event, text
+from sqlalchemy import Dialect, Executable, Select, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from lunchtogether.config import Settings
 
@@ -111,6 +113,69 @@ def _read_failure(task: asyncio.Task[None]) -> None:
         task.exception()
 
 
+_REUSED = "lunchtogether_reused"
+
+
+def reused[StatementT: Executable](statement: StatementT) -> StatementT:
+    """Marks a read that is built once and run on every request.
+
+    On PostgreSQL such a read is compiled once and sent straight to asyncpg: under load,
+    SQLAlchemy's per-execution work (compiled-cache lookup, execution context, result
+    wrapping, the greenlet bridge) cost more CPU than the query itself.
+    """
+    return statement.execution_options(**{_REUSED: True})
+
+
+class PreparedRead:
+    """A `reused` SELECT compiled for asyncpg, with SQLAlchemy's value conversions kept."""
+
+    def __init__(self, statement: Select, compiled: SQLCompiler, dialect: Dialect) -> None:
+        self._sql = compiled.string
+        self._defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        self._binds = [(name, _bind_converter(compiled, name, dialect)) for name in compiled.positiontup or ()]
+        self._keys = statement.selected_columns.keys()
+        self._converters = [
+            (key, convert)
+            for key, column in statement.selected_columns.items()
+            if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+        ]
+
+    @staticmethod
+    def of(statement: Executable, dialect: Dialect) -> "PreparedRead | None":
+        """None for what asyncpg cannot take as it is: not a SELECT, or a list parameter expanded at run time."""
+        if not isinstance(statement, Select):
+            return None
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler), "a SELECT compiles to SQL"
+        if any(bind.expanding for bind in compiled.binds.values()):
+            return None
+        return PreparedRead(statement, compiled, dialect)
+
+    async def fetch(self, connection: AsyncConnection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        values = {**self._defaults, **parameters}
+        arguments = [values[name] if convert is None else convert(values[name]) for name, convert in self._binds]
+        try:
+            records = await _driver(connection).fetch(self._sql, *arguments)
+        except Exception:
+            await connection.invalidate()  # whatever state asyncpg left it in, the pool gets a fresh one
+            raise
+        rows = [dict(zip(self._keys, record, strict=True)) for record in records]
+        for key, convert in self._converters:
+            for row in rows:
+                row[key] = convert(row[key])
+        return rows
+
+
+def _driver(connection: AsyncConnection) -> Any:  # asyncpg's Connection, typed Any by SQLAlchemy
+    """The asyncpg connection under `connection`, which is checked out already: reaching it does no I/O."""
+    assert connection.sync_connection is not None, "an open connection"
+    return connection.sync_connection.connection.driver_connection
+
+
+def _bind_converter(compiled: SQLCompiler, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    return compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+
 class Database:
     """The app's engine, and the same pool seen in autocommit for reads: both built once."""
 
@@ -119,6 +184,18 @@ class Database:
         # Building this costs as much as a request (it re-registers event listeners):
         # never per request.
         self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._native_reads = engine.dialect.driver == "asyncpg"
+        self._prepared: WeakKeyDictionary[Executable, PreparedRead | None] = WeakKeyDictionary()
+
+    def prepared(self, statement: Executable) -> PreparedRead | None:
+        """The asyncpg form of a `reused` read, compiled on first use; None where SQLAlchemy runs it."""
+        if not self._native_reads or not statement.get_execution_options().get(_REUSED):
+            return None
+        try:
+            return self._prepared[statement]
+        except KeyError:
+            prepared = self._prepared[statement] = PreparedRead.of(statement, self.engine.dialect)
+            return prepared
 
 
 class RequestDatabase:
@@ -134,6 +211,7 @@ class RequestDatabase:
     """
 
     def __init__(self, database: Database) -> None:
+        self._database = database
         self._reads = database.reads
         self._writes = database.engine
         self._in_transaction = False
@@ -152,6 +230,16 @@ class RequestDatabase:
                 return
             async with (self._writes if write else self._reads).begin() as connection:
                 yield connection
+
+    async def fetch(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows `statement` returns, each by column name."""
+        prepared = None if write else self._database.prepared(statement)
+        async with self.connection(write=write) as connection:
+            if prepared is not None:
+                return await prepared.fetch(connection, parameters or {})
+            return (await connection.execute(statement, parameters)).mappings().all()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[None]:

@@ -7,9 +7,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from asyncpg.connection import LoggedQuery
 from moto.server import ThreadedMotoServer
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -135,20 +138,38 @@ def api(client: httpx.AsyncClient) -> GraphQL:
 
 @pytest.fixture
 def count_statements(engine: AsyncEngine) -> Callable:
-    """Counts the SQL statements sent to the database inside a `with` block."""
+    """Counts the SQL statements sent to the database inside a `with` block.
+
+    Two ends see them: SQLAlchemy's cursor, and asyncpg's own query log for the reads
+    that go to asyncpg directly (`database.reused`).
+    """
 
     @contextmanager
     def counting() -> Generator[list[str]]:
         statements: list[str] = []
+        drivers: list[Any] = []
 
         def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
             statements.append(statement)
 
+        def record_direct(query: LoggedQuery) -> None:
+            statements.append(query.query)
+
+        def watch(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+            driver = dbapi_connection.driver_connection
+            if isinstance(driver, asyncpg.Connection) and driver not in drivers:
+                driver.add_query_logger(record_direct)
+                drivers.append(driver)
+
         event.listen(engine.sync_engine, "before_cursor_execute", record)
+        event.listen(engine.sync_engine, "checkout", watch)
         try:
             yield statements
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
+            event.remove(engine.sync_engine, "checkout", watch)
+            for driver in drivers:
+                driver.remove_query_logger(record_direct)
 
     return counting
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, dele
 from sqlalchemy.exc import IntegrityError
 
 from lunchtogether.core.exceptions import ConflictError
-from lunchtogether.database import RequestDatabase
+from lunchtogether.database import RequestDatabase, reused
 from lunchtogether.models import Base
 
 
@@ -96,27 +96,24 @@ class Repository[RecordT: BaseModel]:
     async def _fetch_one(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None, *, write: bool = False
     ) -> RecordT | None:
-        async with self._db.connection(write=write) as connection:
-            row = (await connection.execute(statement, parameters)).first()
-        # Rows come typed by SQLAlchemy from our own tables: built, not validated again.
-        return None if row is None else self.record.model_construct(**row._mapping)
+        rows = await self._db.fetch(statement, parameters, write=write)
+        # Rows come typed from our own tables: built, not validated again.
+        return self.record.model_construct(**rows[0]) if rows else None
 
     async def _fetch_all(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[RecordT]:
-        async with self._db.connection() as connection:
-            rows = (await connection.execute(statement, parameters)).all()
-        return [self.record.model_construct(**row._mapping) for row in rows]
+        return [self.record.model_construct(**row) for row in await self._db.fetch(statement, parameters)]
 
 
 # Statements are built once per table and shape, with bind parameters for the values:
 # building and hashing a statement costs as much as running it.
 @cache
 def _by_id(table: Table) -> Select:
-    return select(table).where(table.c.id == bindparam("id"))
+    return reused(select(table).where(table.c.id == bindparam("id")))
 
 
 @cache
 def _by_ids(table: Table) -> Select:
-    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    return reused(select(table).where(table.c.id.in_(bindparam("ids", expanding=True))))
 
 
 @lru_cache(maxsize=64)
@@ -128,7 +125,7 @@ def _page(table: Table, where: tuple[ColumnElement[bool], ...], after: bool) -> 
             bindparam("after_created_at", type_=columns.created_at.type), bindparam("after_id", type_=columns.id.type)
         )
         statement = statement.where(tuple_(columns.created_at, columns.id) < last)
-    return statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(bindparam("limit"))
+    return reused(statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(bindparam("limit")))
 
 
 @lru_cache(maxsize=64)

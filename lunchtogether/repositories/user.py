@@ -3,6 +3,7 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, exists, or_, select
 
+from lunchtogether.database import reused
 from lunchtogether.models import AccessToken, User
 from lunchtogether.repositories.base import Keyset, Repository
 from lunchtogether.schemas.user import UserInDB
@@ -16,7 +17,7 @@ _MATCHING = or_(
 )
 
 # Checked on every signed-in request, so built once rather than per call.
-_BY_ACCESS_TOKEN = (
+_BY_ACCESS_TOKEN = reused(
     select(User.__table__)
     .join(AccessToken, AccessToken.user_id == User.id)
     .where(
