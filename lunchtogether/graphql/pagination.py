@@ -1,4 +1,8 @@
-"""Opaque keyset cursors. They are signed, so a cursor the server did not issue is refused."""
+"""Opaque keyset cursors. They are signed, so a cursor the server did not issue is refused.
+
+The signature is keyed BLAKE2b, a MAC by design: a third of HMAC-SHA256's cost, and a page
+signs a cursor per row.
+"""
 
 import base64
 import binascii
@@ -34,7 +38,7 @@ class CursorCodec:
         return keyset
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hashlib.blake2b(payload, key=self._key, digest_size=_MAC_BYTES).digest()
 
 
 def _b64(data: bytes) -> str:
