@@ -4,6 +4,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from lunchtogether.config import Environment, Settings
+from lunchtogether.graphql.execution import PlainFieldExecutionContext
 from lunchtogether.graphql.limits import CheckedDocuments, QueryPolicy
 from lunchtogether.graphql.mutations import Mutation
 from lunchtogether.graphql.queries import Query
@@ -19,7 +20,13 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings) -> Schema:
     policy = QueryPolicy.from_settings(settings)
     config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
-    schema = Schema(query=Query, mutation=Mutation, config=config, extensions=[lambda: CheckedDocuments(policy)])
+    schema = Schema(
+        query=Query,
+        mutation=Mutation,
+        config=config,
+        extensions=[lambda: CheckedDocuments(policy)],
+        execution_context_class=PlainFieldExecutionContext,
+    )
     schema.policy = policy
     return schema
 
