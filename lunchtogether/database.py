@@ -8,10 +8,12 @@ from uuid import uuid4
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Dialect, Executable, Select, event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_, greenlet_spawn
 
 from lunchtogether.config import Settings
 
@@ -151,25 +153,29 @@ class PreparedRead:
             return None
         return PreparedRead(statement, compiled, dialect)
 
-    async def fetch(self, connection: AsyncConnection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _fetch_records(self, engine: Engine, arguments: list[Any]) -> list[Any]:
+        connection = engine.raw_connection()
+        try:
+            driver: Any = connection.driver_connection  # asyncpg's Connection; no transaction: autocommit
+            return await_(driver.fetch(self._sql, *arguments))
+        except Exception:
+            connection.invalidate()  # whatever state asyncpg left it in, the pool gets a fresh one
+            raise
+        finally:
+            connection.close()
+
+    async def fetch(self, engine: AsyncEngine, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Runs on a connection borrowed from `engine`'s pool for this one statement, in autocommit."""
         values = {**self._defaults, **parameters}
         arguments = [values[name] if convert is None else convert(values[name]) for name, convert in self._binds]
-        try:
-            records = await _driver(connection).fetch(self._sql, *arguments)
-        except Exception:
-            await connection.invalidate()  # whatever state asyncpg left it in, the pool gets a fresh one
-            raise
+        # One hop into SQLAlchemy's greenlet for checkout, statement and checkin: the pool
+        # may have to connect or close, which it does through the greenlet.
+        records = await greenlet_spawn(self._fetch_records, engine.sync_engine, arguments)
         rows = [dict(zip(self._keys, record, strict=True)) for record in records]
         for key, convert in self._converters:
             for row in rows:
                 row[key] = convert(row[key])
         return rows
-
-
-def _driver(connection: AsyncConnection) -> Any:  # asyncpg's Connection, typed Any by SQLAlchemy
-    """The asyncpg connection under `connection`, which is checked out already: reaching it does no I/O."""
-    assert connection.sync_connection is not None, "an open connection"
-    return connection.sync_connection.connection.driver_connection
 
 
 def _bind_converter(compiled: SQLCompiler, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -236,9 +242,11 @@ class RequestDatabase:
     ) -> Sequence[Mapping[str, Any]]:
         """The rows `statement` returns, each by column name."""
         prepared = None if write else self._database.prepared(statement)
+        if prepared is not None:
+            async with self._lock:
+                if self._writer is None:  # else the read must see the transaction's writes
+                    return await prepared.fetch(self._writes, parameters or {})
         async with self.connection(write=write) as connection:
-            if prepared is not None:
-                return await prepared.fetch(connection, parameters or {})
             return (await connection.execute(statement, parameters)).mappings().all()
 
     @asynccontextmanager

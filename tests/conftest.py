@@ -4,8 +4,8 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +141,12 @@ def count_statements(engine: AsyncEngine) -> Callable:
     """Counts the SQL statements sent to the database inside a `with` block.
 
     Two ends see them: SQLAlchemy's cursor, and asyncpg's own query log for the reads
-    that go to asyncpg directly (`database.reused`).
+    that go to asyncpg directly (`database.reused`). asyncpg calls its loggers soon after
+    a statement, not during it, so the block is left only after they had their turn.
     """
 
-    @contextmanager
-    def counting() -> Generator[list[str]]:
+    @asynccontextmanager
+    async def counting() -> AsyncIterator[list[str]]:
         statements: list[str] = []
         drivers: list[Any] = []
 
@@ -165,6 +166,7 @@ def count_statements(engine: AsyncEngine) -> Callable:
         event.listen(engine.sync_engine, "checkout", watch)
         try:
             yield statements
+            await asyncio.sleep(0)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
             event.remove(engine.sync_engine, "checkout", watch)

@@ -167,7 +167,7 @@ async def test_ten_aliased_users_cost_one_query(api, count_statements):
     ids = [(await api.register(f"user{n}@example.com"))["id"] for n in range(10)]
     query = "query {" + " ".join(f'u{n}: user(id: "{id}") {{ id fullName }}' for n, id in enumerate(ids)) + "}"
 
-    with count_statements() as statements:
+    async with count_statements() as statements:
         result = await api(query, token=token)
 
     assert "errors" not in result
@@ -207,7 +207,7 @@ def test_settings_secret_is_not_shown_in_repr(settings):
 async def test_me_costs_one_statement(api, count_statements):
     _, token = await api.signed_up("viewer@example.com")
 
-    with count_statements() as statements:
+    async with count_statements() as statements:
         assert await api.me(token) is not None
 
     assert len(statements) == 1, statements  # token state and user together
@@ -217,7 +217,7 @@ async def test_me_costs_one_statement(api, count_statements):
 async def test_a_users_page_costs_one_statement_and_total_count_one_more(api, count_statements, selection, expected):
     _, token = await api.signed_up("viewer@example.com")
 
-    with count_statements() as statements:
+    async with count_statements() as statements:
         result = await api(f"{{ users(first: 5) {{ {selection} }} }}", token=token)
 
     assert "errors" not in result
