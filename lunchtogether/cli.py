@@ -167,4 +167,4 @@ async def _operator_transaction(settings: Settings) -> AsyncGenerator[Dependenci
             yield Dependencies(db, services)
     finally:
         await engine.dispose()
-        await services.storage.close()
+        await services.close()

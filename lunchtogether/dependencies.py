@@ -34,12 +34,14 @@ class Services:
     limits: AttemptLimits
     storage: Storage
     images: ImageProcessor
+    workers: WorkerThreads
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
         workers = WorkerThreads()
         return cls(
             settings=settings,
+            workers=workers,
             hasher=PasswordHasher(rounds=settings.bcrypt_rounds, workers=workers),
             tokens=TokenCodec(
                 secret=settings.jwt_secret,
@@ -56,6 +58,10 @@ class Services:
             storage=build_storage(settings),
             images=ImageProcessor(workers=workers),
         )
+
+    async def close(self) -> None:
+        await self.storage.close()
+        self.workers.close()
 
 
 class Dependencies:

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         yield
-        await services.storage.close()
+        await services.close()
         await engine.dispose()
 
     app = Starlette(

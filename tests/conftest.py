@@ -4,7 +4,7 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     app = create_app(settings)
     yield app
     await app.state.engine.dispose()
-    await app.state.services.storage.close()
+    await app.state.services.close()
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def count_statements(engine: AsyncEngine) -> Callable:
     """
 
     @asynccontextmanager
-    async def counting() -> AsyncIterator[list[str]]:
+    async def counting() -> AsyncGenerator[list[str]]:
         statements: list[str] = []
         drivers: list[Any] = []
 
@@ -198,7 +198,7 @@ async def make_app(settings: Settings, client: httpx.AsyncClient) -> AsyncIterat
         await made_client.aclose()
     for app in apps:
         await app.state.engine.dispose()
-        await app.state.services.storage.close()
+        await app.state.services.close()
 
 
 @pytest.fixture(scope="session")

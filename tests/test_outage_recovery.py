@@ -131,7 +131,7 @@ async def proxied(postgresql_database: str, proxy: Proxy) -> AsyncIterator[Graph
         yield GraphQL(proxied_client)
     await proxy.close()  # first, so that closing the pool never waits on a connection left frozen
     await app.state.engine.dispose()
-    await app.state.services.storage.close()
+    await app.state.services.close()
 
 
 async def timed[T](call: Awaitable[T]) -> tuple[T, float]:
