@@ -218,6 +218,7 @@ class RequestDatabase:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self.dialect_name = database.engine.dialect.name
         self._reads = database.reads
         self._writes = database.engine
         self._in_transaction = False

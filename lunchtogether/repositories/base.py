@@ -13,7 +13,23 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from lunchtogether.core.exceptions import ConflictError
@@ -49,6 +65,8 @@ class Repository[RecordT: BaseModel]:
         return await self._fetch_one(_by_id(self.table), {"id": id})
 
     async def get_by_ids(self, ids: Sequence[UUID]) -> list[RecordT]:
+        if self._db.dialect_name == "postgresql":
+            return await self._fetch_all(_by_id_array(self.table), {"ids": [str(id) for id in ids]})
         return await self._fetch_all(_by_ids(self.table), {"ids": list(ids)})
 
     async def get_multi(
@@ -115,6 +133,17 @@ def _by_id(table: Table) -> Select:
 @cache
 def _by_ids(table: Table) -> Select:
     return reused(select(table).where(table.c.id.in_(bindparam("ids", expanding=True))))
+
+
+@cache
+def _by_id_array(table: Table) -> Select:
+    """PostgreSQL's form: the ids as one array, so one prepared statement serves any number of them.
+
+    The array goes as text[], which asyncpg encodes without asking the server first (for
+    uuid[] it looks the type up on every new connection: three more statements).
+    """
+    ids = cast(bindparam("ids", type_=ARRAY(Text)), ARRAY(table.c.id.type))
+    return reused(select(table).where(table.c.id == any_(ids)))
 
 
 @lru_cache(maxsize=64)
