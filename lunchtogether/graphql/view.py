@@ -13,6 +13,7 @@ import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -55,6 +56,12 @@ class GraphQLEndpoint:
         self._reader = OperationReader(policy)
         self._cursors = CursorCodec(services.settings.jwt_secret)
         self._cookies = CookiePolicy(secure=policy.secure_cookies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Mounted as a plain ASGI app: `handle` answers everything itself, so Starlette's
+        per-request endpoint wrapper (its exception handlers) would only add work."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         if self._policy.explorer and request.method == "GET" and _wants_explorer(request):
