@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 JWT_ALGORITHM = "HS256"
 TOKEN_LIFETIME = timedelta(minutes=60)
-POOL_SIZE = 20  # the server's pool_size 10 + max_overflow 10
+POOL_SIZE = 40  # the server's pool_size 30 + max_overflow 10
 CURSOR_MAC_BYTES = 12
 
 # Which operation a request is: the name of its (only) operation, as the documents say.

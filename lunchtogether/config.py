@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     database_url: str | None = None
     database_pgbouncer: bool = False
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(default=30, ge=1)  # kept open: a busy process has as many requests waiting on it
     database_max_overflow: int = Field(default=10, ge=0)
     # Every wait on the database is bounded, so that an outage costs a request seconds, not a hang.
     database_connect_timeout: float = Field(default=5.0, gt=0)  # seconds to open a connection (TCP and startup)

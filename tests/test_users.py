@@ -4,14 +4,17 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
+import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from lunchtogether.cli import register_user
+from lunchtogether.main import create_app
 from lunchtogether.models import User
 from lunchtogether.workflows.user.register import RegisterInput
-from tests.support import PASSWORD, code, error
+from tests.conftest import make_settings
+from tests.support import PASSWORD, GraphQL, code, error
 
 # A well-formed cursor whose signature is zeros.
 UNSIGNED_CURSOR = (
@@ -222,3 +225,32 @@ async def test_a_users_page_costs_one_statement_and_total_count_one_more(api, co
 
     assert "errors" not in result
     assert len(statements) == expected, statements  # the identity, the page, and the count when asked
+
+
+async def test_steady_load_reuses_pooled_connections(postgresql_database):
+    """The pool is sized for PostgreSQL, where a busy process has many requests waiting on it."""
+    app = create_app(make_settings(postgresql_database))
+    engine = app.state.engine
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        api = GraphQL(client)
+        _, token = await api.signed_up("viewer@example.com")
+
+        async def burst() -> None:
+            assert None not in await asyncio.gather(*(api.me(token) for _ in range(24)))
+
+        await burst()  # the pool grows to what this load needs
+        opened: list[object] = []
+
+        def count(connection: object, _record: object) -> None:
+            opened.append(connection)
+
+        event.listen(engine.sync_engine, "connect", count)
+        try:
+            for _ in range(5):
+                await burst()
+        finally:
+            event.remove(engine.sync_engine, "connect", count)
+    await engine.dispose()
+    await app.state.services.close()
+
+    assert opened == []  # every request of the later bursts ran on a connection already open
