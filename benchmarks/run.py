@@ -142,13 +142,12 @@ class Bench:
         self._lock_database()
         self._prepare_database()
         self._check_and_count()
-        for kind in (SERVER, BASELINE):
-            self._timed_runs(kind)
+        self._timed_runs((SERVER, BASELINE))
         if not self.args.no_login_load:
             for kind in (SERVER, BASELINE):
                 self._login_load_run(kind)
         if self.args.workers == 2:
-            self._timed_runs(SERVER, workers=2)
+            self._timed_runs((SERVER,), workers=2)
         print(self.report())
         if self.args.json:
             Path(self.args.json).write_text(json.dumps(self.results(), indent=2) + "\n")
@@ -258,15 +257,26 @@ class Bench:
             self.loop.run(self.counter.close())
             self.counter = None
 
-    def _timed_runs(self, kind: str, *, workers: int = 1) -> None:
+    def _timed_runs(self, kinds: tuple[str, ...], *, workers: int = 1) -> None:
+        """Each operation on each app, the apps' windows back to back.
+
+        The speed of a shared machine drifts over minutes (seen here: ±30% between runs), so
+        the server and the baseline are measured one right after the other, operation by
+        operation, rather than one app's whole series after the other's. Both are running;
+        the one not measured is idle.
+        """
         pinned = workers == 1
-        app = self._start(kind, workers=workers, pinned=pinned)
-        self._expect(f"{kind} me", *_post(app.url, self.operations["me"].body, self.token), self.operations["me"])
+        apps = [self._start(kind, workers=workers, pinned=pinned) for kind in kinds]
+        me = self.operations["me"]
+        for app in apps:
+            self._expect(f"{app.kind} me", *_post(app.url, me.body, self.token), me)
         where = f"pinned to CPU {self.server_cpu}" if pinned and self.server_cpu else "not pinned"
         for name in self.operations_run:
-            progress(f"{kind} ({workers} worker{'s' if workers > 1 else ''}, {where}): {name}")
-            self.timed[(name, kind, workers)] = self._measure(app, name)
-        self.procs.stop(app.process)
+            for app in apps:
+                progress(f"{app.kind} ({workers} worker{'s' if workers > 1 else ''}, {where}): {name}")
+                self.timed[(name, app.kind, workers)] = self._measure(app, name)
+        for app in apps:
+            self.procs.stop(app.process)
 
     def _login_load_run(self, kind: str) -> None:
         pinned = self.args.login_load_pinned
