@@ -1,6 +1,7 @@
 """What every table shares: a UUID key and timezone-aware timestamps."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, Dialect, MetaData, Uuid, func
@@ -35,6 +36,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:  # SQLAlchemy's processor type is private
+        """None on asyncpg, which reads `timestamptz` back aware and in UTC already: rows skip a call per value."""
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
