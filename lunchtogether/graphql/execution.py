@@ -1,17 +1,28 @@
-"""Execution, with a short way for the most common field: a plain attribute of a scalar type.
+"""Execution, with a short way for the most common field: a plain attribute.
 
-A page of users is mostly such fields (a cursor, an id, a name, a date). For each one
-graphql-core builds a resolve info and Strawberry calls two wrappers around `getattr`,
-which together cost more than the value itself: a fifth of a page's CPU under load
-(py-spy on the running server). Here a plain field whose value is present is read and
-coerced directly. Anything else takes graphql-core's own way, which is also taken again
-for a value that is null or fails to coerce, so errors are exactly graphql-core's.
+A page of users is mostly such fields (a cursor, an id, a name, a date; an edge's node).
+For each one graphql-core builds a resolve info and Strawberry calls two wrappers around
+`getattr`, which together cost more than the value itself: a fifth of a page's CPU under
+load (py-spy on the running server). Here a plain field whose value is present is read
+directly: a scalar is coerced, an object's fields are executed. Anything else takes
+graphql-core's own way, which is also taken again for a scalar that is null or fails to
+coerce; an object's errors are handled by graphql-core's own `handle_field_error`. So
+answers and errors are exactly graphql-core's (`tests/test_execution.py` compares them).
 """
 
+from collections.abc import Awaitable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from graphql import GraphQLField, GraphQLLeafType, GraphQLObjectType, GraphQLSchema, Undefined, get_nullable_type
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    Undefined,
+    get_nullable_type,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -20,7 +31,8 @@ from strawberry.types.field import StrawberryField
 
 class PlainField(NamedTuple):
     attribute: str
-    type: GraphQLLeafType
+    field_type: GraphQLOutputType  # as declared, non-null or not
+    type: GraphQLLeafType | GraphQLObjectType  # what a value completes as
 
 
 type PlainFields = dict[GraphQLObjectType, dict[str, PlainField]]
@@ -45,6 +57,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plain is not None:
             value = getattr(source, plain.attribute, None)
             if value is not None and not isinstance(value, Exception):
+                if isinstance(plain.type, GraphQLObjectType):
+                    return self._complete_object(
+                        plain.type, plain.field_type, value, field_details_list, path, position_context
+                    )
                 try:
                     coerced = plain.type.coerce_output_value(value)
                 except Exception:  # noqa: BLE001, S110 - graphql-core's way below raises it, located
@@ -54,10 +70,41 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         return coerced
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
+    def _complete_object(
+        self,
+        object_type: GraphQLObjectType,
+        field_type: GraphQLOutputType,
+        value: object,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """What graphql-core's `execute_field` does for an object value (the type has no `is_type_of`)."""
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:  # noqa: BLE001 - located and recorded, or raised for a non-null field
+            self.handle_field_error(raw_error, field_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_object(completed, field_type, field_details_list, path)
+        return completed
+
+    async def _await_object(
+        self, completed: Awaitable[Any], field_type: GraphQLOutputType, field_details_list: FieldDetailsList, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - as above
+            self.handle_field_error(raw_error, field_type, field_details_list, path)
+            return None
+
 
 @lru_cache(maxsize=16)
 def plain_fields(schema: GraphQLSchema) -> PlainFields:
-    """The fields of each object type that Strawberry resolves with `getattr` alone, and return a scalar or enum."""
+    """The fields of each object type that Strawberry resolves with `getattr` alone, and that
+    return a scalar, an enum or an object type that checks nothing of its values (no `is_type_of`)."""
     fields: PlainFields = {}
     for graphql_type in schema.type_map.values():
         if isinstance(graphql_type, GraphQLObjectType) and not graphql_type.name.startswith("__"):
@@ -69,10 +116,14 @@ def plain_fields(schema: GraphQLSchema) -> PlainFields:
 
 def _plain(definition: GraphQLField) -> PlainField | None:
     field = (definition.extensions or {}).get("strawberry-definition")
-    leaf_type = get_nullable_type(definition.type)
-    if not isinstance(field, StrawberryField) or not isinstance(leaf_type, GraphQLLeafType):
+    value_type = get_nullable_type(definition.type)
+    if not isinstance(field, StrawberryField):
+        return None
+    if not isinstance(value_type, GraphQLLeafType | GraphQLObjectType):
+        return None
+    if isinstance(value_type, GraphQLObjectType) and value_type.is_type_of is not None:
         return None
     # Strawberry marks the resolver it makes for a field with no resolver, extension or permission.
     if not getattr(definition.resolve, "_is_default", False) or field.default_resolver is not getattr:
         return None
-    return PlainField(field.python_name, leaf_type)
+    return PlainField(field.python_name, definition.type, value_type)
