@@ -43,6 +43,7 @@ UVICORN_ACCESS_LOGGER = "uvicorn.access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+_ACCESS_LINE = "%s %s %s %s %.1fms request_id=%s user_id=%s"
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Parts of a Sentry event that describe the SDK and the installed packages (`pyjwt`), not the request.
@@ -103,8 +104,9 @@ def log_access(scope: MutableMapping[str, Any], status_code: int, seconds: float
         "request_id": state.get("request_id"),
         "user_id": state.get("user_id"),
     }
-    access_log.info(
-        "%s %s %s %s %.1fms request_id=%s user_id=%s",
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    arguments = (
         fields["method"],
         _one_line(fields["path"]),
         _one_line(fields["operation_name"] or "-"),
@@ -112,8 +114,13 @@ def log_access(scope: MutableMapping[str, Any], status_code: int, seconds: float
         fields["duration_ms"],
         fields["request_id"] or "-",
         fields["user_id"] or "-",
-        extra=fields,
     )
+    # Made here rather than by `info()`, which looks up the caller's file and line for every
+    # request: no format prints them, and every line is this one.
+    record = access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, _ACCESS_LINE, arguments, None, extra=fields
+    )
+    access_log.handle(record)
 
 
 def _one_line(text: str) -> str:
