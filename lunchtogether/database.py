@@ -158,8 +158,10 @@ class PreparedRead:
         try:
             driver: Any = connection.driver_connection  # asyncpg's Connection; no transaction: autocommit
             return await_(driver.fetch(self._sql, *arguments))
-        except Exception:
-            connection.invalidate()  # whatever state asyncpg left it in, the pool gets a fresh one
+        except BaseException:
+            # A failed or cancelled statement can leave asyncpg mid-protocol (a cancel request in
+            # flight): the pool drops this connection rather than lend it out in that state.
+            connection.invalidate()
             raise
         finally:
             connection.close()
