@@ -158,9 +158,10 @@ class PreparedRead:
         try:
             driver: Any = connection.driver_connection  # asyncpg's Connection; no transaction: autocommit
             return await_(driver.fetch(self._sql, *arguments))
-        except BaseException:
-            # A failed or cancelled statement can leave asyncpg mid-protocol (a cancel request in
-            # flight): the pool drops this connection rather than lend it out in that state.
+        except Exception:
+            # A failed statement (a timeout, a lost server) can leave asyncpg mid-protocol: the pool
+            # drops the connection rather than lend it out so. A cancelled one (a client gone) is
+            # asyncpg's to settle: it has the server cancel it before the connection's next use.
             connection.invalidate()
             raise
         finally:

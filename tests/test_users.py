@@ -1,6 +1,7 @@
 """user and users: visibility, Relay pagination, search, and the DataLoader."""
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -254,3 +255,23 @@ async def test_steady_load_reuses_pooled_connections(postgresql_database):
     await app.state.services.close()
 
     assert opened == []  # every request of the later bursts ran on a connection already open
+
+
+async def test_requests_cancelled_mid_read_leave_the_pool_healthy(postgresql_database):
+    """A client that goes away cancels its request wherever it is, a read in flight included."""
+    app = create_app(make_settings(postgresql_database, database_pool_size=2, database_max_overflow=0))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        api = GraphQL(client)
+        _, token = await api.signed_up("viewer@example.com")
+        for step in range(60):
+            request = asyncio.create_task(api.me(token))
+            await asyncio.sleep(0.0002 * (step % 12))  # cancelled at another point each time
+            request.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await request
+
+        answers = await asyncio.gather(*(api.me(token) for _ in range(10)))
+    await app.state.engine.dispose()
+    await app.state.services.close()
+
+    assert all(me is not None for me in answers)
