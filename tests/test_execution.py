@@ -57,7 +57,7 @@ def _item(name: Any = "item", **changes: Any) -> Item:
     return Item(**(values | changes))
 
 
-ITEMS: list[Item] = [
+ITEMS: list[Item | None] = [
     _item("plain", maybe_tag=Tag(label="m", fails_later=False)),
     _item(None),  # null in a non-null field
     _item("bad int", count="three"),
@@ -69,13 +69,14 @@ ITEMS: list[Item] = [
     _item("null inside a nullable object", maybe_tag=Tag(label=None, fails_later=False)),  # ty: ignore[invalid-argument-type]
     _item("fails awaited", maybe_tag=Tag(label="m", fails_later=True)),
     _item("fails awaited, non-null", tag=Tag(label="t", fails_later=True)),
+    None,  # a null item of a list that allows them
 ]
 QUERY = "{ items { name nickname count mood shout tag { label later } maybeTag { label later } } }"
 
 
 async def _execute(execution_context_class: type[PlainFieldExecutionContext] | None) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
-    result = await schema.execute(QUERY, root_value=Query(items=ITEMS))  # ty: ignore[invalid-argument-type]
+    result = await schema.execute(QUERY, root_value=Query(items=ITEMS))
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
     return {"data": result.data, "errors": errors}
 
@@ -107,7 +108,7 @@ async def test_the_cases_reach_every_error_path():
         "maybeTag": {"label": "m", "later": "m"},
     }
     nulled = {index for index, item in enumerate(items) if item is None}
-    assert nulled == {1, 2, 3, 5, 6, 7, 10}  # a non-null field failed: the item is null
+    assert nulled == {1, 2, 3, 5, 6, 7, 10, 11}  # a non-null field failed (or the item is null itself)
     assert items[4]["nickname"] is None  # an exception is an error, the field null
     assert items[8]["maybeTag"] is None  # a non-null field failed inside a nullable object
     assert items[9]["maybeTag"] is None  # the same, found while awaited

@@ -17,8 +17,10 @@ from typing import Any, NamedTuple
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     Undefined,
     get_nullable_type,
@@ -69,6 +71,29 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if coerced is not None and coerced is not Undefined:
                         return coerced
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """An object value of a type that checks nothing of it (no `is_type_of`) goes straight to
+        its fields: graphql-core's way there (null, list, leaf and abstract checks, twice for a
+        non-null type) does nothing else for it. A page's edges are such values."""
+        object_type = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        if (
+            isinstance(object_type, GraphQLObjectType)
+            and object_type.is_type_of is None
+            and result is not None
+            and result is not Undefined
+            and not isinstance(result, Exception)
+        ):
+            return self.collect_and_execute_subfields(object_type, field_details_list, path, result, position_context)
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _complete_object(
         self,
