@@ -6,8 +6,10 @@ For each one graphql-core builds a resolve info and Strawberry calls two wrapper
 load (py-spy on the running server). Here a plain field whose value is present is read
 directly: a scalar is coerced, an object's fields are executed. Anything else takes
 graphql-core's own way, which is also taken again for a scalar that is null or fails to
-coerce; an object's errors are handled by graphql-core's own `handle_field_error`. So
-answers and errors are exactly graphql-core's (`tests/test_execution.py` compares them).
+coerce; an object's errors are handled by graphql-core's own `handle_field_error`. And
+an object value (an item of a page's edges) goes straight to its fields when its type
+checks nothing of it. So answers and errors are exactly graphql-core's
+(`tests/test_execution.py` compares them).
 """
 
 from collections.abc import Awaitable
