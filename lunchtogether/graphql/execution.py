@@ -1,15 +1,15 @@
 """Execution, with a short way for the most common field: a plain attribute.
 
 A page of users is mostly such fields (a cursor, an id, a name, a date; an edge's node).
-For each one graphql-core builds a resolve info and Strawberry calls two wrappers around
-`getattr`, which together cost more than the value itself: a fifth of a page's CPU under
-load (py-spy on the running server). Here a plain field whose value is present is read
-directly: a scalar is coerced, an object's fields are executed. Anything else takes
-graphql-core's own way, which is also taken again for a scalar that is null or fails to
-coerce; an object's errors are handled by graphql-core's own `handle_field_error`. And
-an object value (an item of a page's edges) goes straight to its fields when its type
-checks nothing of it. So answers and errors are exactly graphql-core's
-(`tests/test_execution.py` compares them).
+For each one graphql-core builds a path and a resolve info and Strawberry calls two
+wrappers around `getattr`, which together cost more than the value itself: a fifth of a
+page's CPU under load (py-spy on the running server). Here a plain field is read
+directly: a scalar is coerced (an object whose selected fields are all such scalars is
+answered in one go), an object's fields are executed, and an object value goes straight
+to its fields when its type checks nothing of it (an item of a page's edges). Whatever
+would be an error (a missing or failing value) takes graphql-core's own way instead, and
+an object's errors are handled by graphql-core's `handle_field_error`: answers and errors
+are exactly graphql-core's (`tests/test_execution.py` compares them).
 """
 
 from collections.abc import Awaitable
@@ -27,7 +27,7 @@ from graphql import (
     Undefined,
     get_nullable_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -37,6 +37,11 @@ class PlainField(NamedTuple):
     attribute: str
     field_type: GraphQLOutputType  # as declared, non-null or not
     type: GraphQLLeafType | GraphQLObjectType  # what a value completes as
+    nullable: bool
+
+
+# What `_scalar_answer` gives where graphql-core must answer (and locate the error).
+_UNDECIDED = object()
 
 
 type PlainFields = dict[GraphQLObjectType, dict[str, PlainField]]
@@ -58,21 +63,29 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> AwaitableOrValue[Any]:
         plain = self._plain_fields.get(parent_type, {}).get(field_details_list[0].node.name.value)
-        if plain is not None:
+        if plain is not None and isinstance(plain.type, GraphQLObjectType):
             value = getattr(source, plain.attribute, None)
             if value is not None and not isinstance(value, Exception):
-                if isinstance(plain.type, GraphQLObjectType):
-                    return self._complete_object(
-                        plain.type, plain.field_type, value, field_details_list, path, position_context
-                    )
-                try:
-                    coerced = plain.type.coerce_output_value(value)
-                except Exception:  # noqa: BLE001, S110 - graphql-core's way below raises it, located
-                    pass
-                else:
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
+                return self._complete_object(
+                    plain.type, plain.field_type, value, field_details_list, path, position_context
+                )
+        elif plain is not None and (answer := _scalar_answer(plain, source)) is not _UNDECIDED:
+            return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """An object whose selected fields are all plain scalars is answered in one go."""
+        plain = self._plain_fields.get(parent_type)
+        if plain is not None and (answers := _scalar_answers(plain, source_value, grouped_field_set)) is not None:
+            return answers
+        return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
 
     def complete_value(
         self,
@@ -128,6 +141,43 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
+def _scalar_answers(
+    plain: dict[str, PlainField], source: object, grouped_field_set: GroupedFieldSet
+) -> dict[str, Any] | None:
+    """The answer of every selected field, or None unless all are plain scalars that answer.
+
+    Reading a plain field changes nothing, so giving up halfway leaves nothing to undo.
+    """
+    scalars: dict[str, PlainField] = {}
+    for response_name, field_details_list in grouped_field_set.items():
+        field = plain.get(field_details_list[0].node.name.value)
+        if field is None or isinstance(field.type, GraphQLObjectType):
+            return None
+        scalars[response_name] = field
+    answers: dict[str, Any] = {}
+    for response_name, field in scalars.items():
+        if (answer := _scalar_answer(field, source)) is _UNDECIDED:
+            return None
+        answers[response_name] = answer
+    return answers
+
+
+def _scalar_answer(field: PlainField, source: object) -> Any:
+    """The value of a plain scalar field, coerced; `_UNDECIDED` for what would be an error."""
+    value = getattr(source, field.attribute, _UNDECIDED)
+    if not isinstance(field.type, GraphQLLeafType):
+        return _UNDECIDED
+    if value is None:
+        return None if field.nullable else _UNDECIDED
+    if value is _UNDECIDED or isinstance(value, Exception):
+        return _UNDECIDED
+    try:
+        coerced = field.type.coerce_output_value(value)
+    except Exception:  # noqa: BLE001 - graphql-core's way raises it, located
+        return _UNDECIDED
+    return _UNDECIDED if coerced is None or coerced is Undefined else coerced
+
+
 @lru_cache(maxsize=16)
 def plain_fields(schema: GraphQLSchema) -> PlainFields:
     """The fields of each object type that Strawberry resolves with `getattr` alone, and that
@@ -153,4 +203,4 @@ def _plain(definition: GraphQLField) -> PlainField | None:
     # Strawberry marks the resolver it makes for a field with no resolver, extension or permission.
     if not getattr(definition.resolve, "_is_default", False) or field.default_resolver is not getattr:
         return None
-    return PlainField(field.python_name, definition.type, value_type)
+    return PlainField(field.python_name, definition.type, value_type, not isinstance(definition.type, GraphQLNonNull))
