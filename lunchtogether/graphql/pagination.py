@@ -41,5 +41,9 @@ class CursorCodec:
         return hashlib.blake2b(payload, key=self._key, digest_size=_MAC_BYTES).digest()
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    """`base64.urlsafe_b64encode` without its two Python layers: twice per row of a page."""
+    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
