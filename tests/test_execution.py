@@ -72,11 +72,15 @@ ITEMS: list[Item | None] = [
     None,  # a null item of a list that allows them
 ]
 QUERY = "{ items { name nickname count mood shout tag { label later } maybeTag { label later } } }"
+# Only plain scalars: each item is answered in one go where it can be.
+SCALARS_ONLY = "{ items { name nickname count mood } }"
 
 
-async def _execute(execution_context_class: type[PlainFieldExecutionContext] | None) -> dict[str, Any]:
+async def _execute(
+    execution_context_class: type[PlainFieldExecutionContext] | None, query: str = QUERY
+) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
-    result = await schema.execute(QUERY, root_value=Query(items=ITEMS))
+    result = await schema.execute(query, root_value=Query(items=ITEMS))
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
     return {"data": result.data, "errors": errors}
 
@@ -92,6 +96,14 @@ def test_plain_fields_are_the_attribute_fields_of_leaf_and_object_types():
 
 async def test_every_value_answers_as_graphql_core_does():
     assert await _execute(PlainFieldExecutionContext) == await _execute(None)
+
+
+async def test_objects_of_plain_scalars_answer_as_graphql_core_does():
+    ours = await _execute(PlainFieldExecutionContext, SCALARS_ONLY)
+
+    assert ours == await _execute(None, SCALARS_ONLY)
+    assert ours["data"]["items"][0] == {"name": "plain", "nickname": None, "count": 1, "mood": "HUNGRY"}
+    assert len(ours["errors"]) == 5  # null name, two bad counts, an exception, a bad enum
 
 
 async def test_the_cases_reach_every_error_path():
