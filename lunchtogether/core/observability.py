@@ -94,6 +94,8 @@ def _pin_sentry_tags(state: Mapping[str, Any]) -> None:
 
 def log_access(scope: MutableMapping[str, Any], status_code: int, seconds: float) -> None:
     """The one access line of a request: structured fields for JSON, and the same as readable text."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     state = scope.get("state", {})
     fields = {
         "method": scope["method"],
@@ -104,8 +106,6 @@ def log_access(scope: MutableMapping[str, Any], status_code: int, seconds: float
         "request_id": state.get("request_id"),
         "user_id": state.get("user_id"),
     }
-    if not access_log.isEnabledFor(logging.INFO):
-        return
     arguments = (
         fields["method"],
         _one_line(fields["path"]),

@@ -132,7 +132,8 @@ def _by_id(table: Table) -> Select:
 
 @cache
 def _by_ids(table: Table) -> Select:
-    return reused(select(table).where(table.c.id.in_(bindparam("ids", expanding=True))))
+    # Not `reused`: an expanded list is SQLAlchemy's to render; PostgreSQL takes `_by_id_array`.
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @cache
