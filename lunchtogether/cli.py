@@ -161,7 +161,7 @@ async def _operator_transaction(settings: Settings) -> AsyncGenerator[Dependenci
     """What a request would get, for an operator's command: its writes commit together."""
     services = Services.from_settings(settings)
     engine = create_engine(settings)
-    db = RequestDatabase(Database(engine))
+    db = RequestDatabase(Database(engine, native_reads=settings.database_native_reads))
     try:
         async with db.transaction():
             yield Dependencies(db, services)

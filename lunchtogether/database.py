@@ -188,12 +188,12 @@ def _bind_converter(compiled: SQLCompiler, name: str, dialect: Dialect) -> Calla
 class Database:
     """The app's engine, and the same pool seen in autocommit for reads: both built once."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, native_reads: bool = True) -> None:
         self.engine = engine
         # Building this costs as much as a request (it re-registers event listeners):
         # never per request.
         self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._native_reads = engine.dialect.driver == "asyncpg"
+        self._native_reads = native_reads and engine.dialect.driver == "asyncpg"
         self._prepared: WeakKeyDictionary[Executable, PreparedRead | None] = WeakKeyDictionary()
 
     def prepared(self, statement: Executable) -> PreparedRead | None:

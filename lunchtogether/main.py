@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
         services=services,
-        database=Database(engine),
+        database=Database(engine, native_reads=settings.database_native_reads),
         policy=HTTPPolicy.from_settings(settings),
     )
 

@@ -25,7 +25,7 @@ def build_schema(settings: Settings) -> Schema:
         mutation=Mutation,
         config=config,
         extensions=[lambda: CheckedDocuments(policy)],
-        execution_context_class=PlainFieldExecutionContext,
+        execution_context_class=PlainFieldExecutionContext if settings.graphql_fast_execution else None,
     )
     schema.policy = policy
     return schema
