@@ -1,4 +1,4 @@
-"""Validated field types shared by the schemas: each rule of API.md lives here once."""
+"""Validated field types shared by the schemas: each input rule of docs/api.md lives here once."""
 
 from typing import Annotated
 
