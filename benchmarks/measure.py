@@ -181,13 +181,13 @@ def count_statements(
     runner: asyncio.Runner,
 ) -> dict[str, float]:
     """Statements per request by kind, over `requests` sequential checked requests (at most 5 logins: bcrypt)."""
-    token_sent = None if operation.name == "login" else token
+    authorization = None if operation.name == "login" else token
     for _ in range(2):  # warm: connections open, statements prepared
-        post(app.url, operation.body, token_sent)
+        post(app.url, operation.body, authorization)
     if operation.name == "login":
         requests = min(requests, 5)
     runner.run(counter.start())
     for _ in range(requests):
-        expect(f"{app.kind} {operation.name} (counted)", *post(app.url, operation.body, token_sent), operation)
+        expect(f"{app.kind} {operation.name} (counted)", *post(app.url, operation.body, authorization), operation)
     counts: Counter[str] = runner.run(counter.stop())
     return {kind: count / requests for kind, count in sorted(counts.items())}
