@@ -7,12 +7,14 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from passlib.context import CryptContext
 
 from benchmarks.operations import KNOWN_PASSWORD, Seed
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 TRANSACTION_KINDS = ("BEGIN", "COMMIT", "ROLLBACK")
 _KIND_ALIASES = {"START": "BEGIN", "END": "COMMIT", "ABORT": "ROLLBACK"}
@@ -39,6 +41,16 @@ def check_database_name(name: str) -> str:
     if not _SAFE_NAME.fullmatch(name) or "bench" not in name:
         raise BenchError(f"refusing database name {name!r}: it must be a plain identifier containing 'bench'")
     return name
+
+
+def dsns(postgres: str, database: str) -> tuple[str, str]:
+    """(admin DSN, benchmark database DSN) from --postgres and --database; both must be safe to drop things in."""
+    parts = urlsplit(postgres)
+    if parts.scheme not in {"postgres", "postgresql"} or parts.hostname not in LOOPBACK:
+        raise BenchError(f"--postgres must be a postgresql:// URL on a loopback address, not {postgres!r}")
+    check_database_name(database)
+    admin = urlunsplit(parts._replace(scheme="postgresql", path=parts.path if parts.path.strip("/") else "/postgres"))
+    return admin, urlunsplit(parts._replace(scheme="postgresql", path=f"/{database}"))
 
 
 async def recreate_database(admin_dsn: str, name: str) -> None:

@@ -23,6 +23,12 @@ class Processes:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self._running: list[subprocess.Popen] = []
+        self._started = 0
+
+    def numbered(self, label: str) -> str:
+        """A log name that sorts in the order things ran: `03-wrk-baseline-me`."""
+        self._started += 1
+        return f"{self._started:02d}-{label}"
 
     def start(
         self, name: str, argv: Sequence[str], *, env: dict[str, str], cwd: Path, cpus: str | None = None
