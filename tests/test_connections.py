@@ -9,11 +9,19 @@ import strawberry
 from lunchtogether.graphql.connections import Connection, total_count_field
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.repositories.base import Keyset
+from lunchtogether.schemas.base import RecordModel
 from lunchtogether.schemas.pagination import Count, Page, PageRequest
-from lunchtogether.schemas.user import UserResponse
 
 CURSORS = CursorCodec("a-secret-of-this-test")
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+class Member(RecordModel):
+    """A record of another model than users: all a connection needs is `created_at` and `id`."""
+
+    id: UUID
+    full_name: str
+    created_at: datetime
 
 
 @strawberry.type(name="Member")
@@ -22,8 +30,8 @@ class MemberType:
     full_name: str
 
     @classmethod
-    def from_record(cls, user: UserResponse) -> "MemberType":
-        return cls(id=strawberry.ID(str(user.id)), full_name=user.full_name)
+    def from_record(cls, member: Member) -> "MemberType":
+        return cls(id=strawberry.ID(str(member.id)), full_name=member.full_name)
 
 
 @strawberry.type(name="MemberConnection")
@@ -31,21 +39,8 @@ class MemberConnection(Connection[MemberType]):
     total_count: int = total_count_field("How many members the group has.")
 
 
-def _member(number: int) -> UserResponse:
-    return UserResponse(
-        id=UUID(int=number),
-        email=f"member{number}@example.com",
-        full_name=f"Member {number}",
-        avatar_url=None,
-        is_active=True,
-        is_verified=False,
-        is_superuser=False,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-
-
-MEMBERS = [_member(number) for number in range(5, 0, -1)]  # newest first: same time, larger id first
+# Newest first: all made at the same time, so the larger id first.
+MEMBERS = [Member(id=UUID(int=number), full_name=f"Member {number}", created_at=NOW) for number in range(5, 0, -1)]
 counts: list[str] = []
 
 
@@ -54,7 +49,7 @@ async def _count_members(group: str) -> Count:
     return Count(total=len(MEMBERS))
 
 
-def _list_members(first: int, after: Keyset | None) -> Page[UserResponse]:
+def _list_members(first: int, after: Keyset | None) -> Page[Member]:
     """What a list workflow returns: `first + 1` rows in keyset order, made a page."""
     rows = [member for member in MEMBERS if after is None or member.id.int < after.id.int][: first + 1]
     return Page.of(rows, first=first, has_previous_page=after is not None)
