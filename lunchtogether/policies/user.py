@@ -18,7 +18,6 @@ def can_see_email(viewer: UserResponse | None, user: UserResponse) -> bool:
 def can_update_user(actor: UserResponse, user_id: UUID, changes: UserUpdate) -> bool:
     """Users edit themselves; superusers edit anyone, and alone set the account flags.
 
-    Decided from the id alone, before the target is looked up, so that a refusal tells
-    a non-superuser nothing about other ids.
+    Takes the target's id, not the account: the answer must not depend on whether it exists.
     """
     return actor.is_superuser or (user_id == actor.id and not changes.changes_flags)

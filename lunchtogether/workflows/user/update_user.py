@@ -27,6 +27,7 @@ class UpdateUserWorkflow:
         self._access_tokens = access_tokens
 
     async def execute(self, data: UpdateUserInput, *, actor: UserInDB) -> UpdateUserOutput:
+        # Before the lookup, so that a refusal tells a non-superuser nothing of other ids.
         if not can_update_user(actor, data.user_id, data.changes):
             raise PermissionDeniedError
         target = await self._users.get_by_id(data.user_id)
