@@ -7,6 +7,8 @@ from lunchtogether.schemas.user import UserResponse
 
 
 class ListUsersInput(BaseModel):
+    """Checked as `SearchPageRequest` where the client's arguments arrive, before its cursor is decoded."""
+
     first: int
     after: Keyset | None
     """Where the previous page ended; None for the first page."""
