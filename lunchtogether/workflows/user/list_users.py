@@ -1,18 +1,15 @@
-from pydantic import BaseModel
-
 from lunchtogether.repositories.base import Keyset
 from lunchtogether.repositories.user import UserRepository
-from lunchtogether.schemas.pagination import Page
+from lunchtogether.schemas.base import InputModel
+from lunchtogether.schemas.pagination import Page, PageSize, SearchTerm
 from lunchtogether.schemas.user import UserResponse
 
 
-class ListUsersInput(BaseModel):
-    """Checked as `SearchPageRequest` where the client's arguments arrive, before its cursor is decoded."""
-
-    first: int
+class ListUsersInput(InputModel):
+    first: PageSize
     after: Keyset | None
     """Where the previous page ended; None for the first page."""
-    search: str | None
+    search: SearchTerm | None
     """Only users whose email or full name contains it, ignoring case; None for all."""
 
 
