@@ -1,11 +1,10 @@
-from pydantic import BaseModel
-
 from lunchtogether.repositories.user import UserRepository
-from lunchtogether.schemas.pagination import Count
+from lunchtogether.schemas.base import InputModel
+from lunchtogether.schemas.pagination import Count, SearchTerm
 
 
-class CountUsersInput(BaseModel):
-    search: str | None
+class CountUsersInput(InputModel):
+    search: SearchTerm | None
     """As `ListUsersInput.search`: the count is of the users that listing pages through."""
 
 
