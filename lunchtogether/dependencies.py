@@ -15,7 +15,10 @@ from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
 from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
+from lunchtogether.workflows.user.count_users import CountUsersWorkflow
 from lunchtogether.workflows.user.delete_user import DeleteUserWorkflow
+from lunchtogether.workflows.user.get_users import GetUsersWorkflow
+from lunchtogether.workflows.user.list_users import ListUsersWorkflow
 from lunchtogether.workflows.user.login import LoginWorkflow
 from lunchtogether.workflows.user.logout import LogoutWorkflow
 from lunchtogether.workflows.user.register import RegisterWorkflow
@@ -81,6 +84,15 @@ class Dependencies:
 
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
+
+    def get_users(self) -> GetUsersWorkflow:
+        return GetUsersWorkflow(users=self.users)
+
+    def list_users(self) -> ListUsersWorkflow:
+        return ListUsersWorkflow(users=self.users)
+
+    def count_users(self) -> CountUsersWorkflow:
+        return CountUsersWorkflow(users=self.users)
 
     def register(self) -> RegisterWorkflow:
         return RegisterWorkflow(

@@ -13,7 +13,7 @@ from lunchtogether.core.network import Network, client_address
 from lunchtogether.dependencies import Dependencies
 from lunchtogether.graphql.dataloaders import user_loader
 from lunchtogether.graphql.pagination import CursorCodec
-from lunchtogether.schemas.user import UserInDB
+from lunchtogether.schemas.user import UserInDB, UserResponse
 from lunchtogether.workflows.user.authenticate import AuthenticateInput, Identity
 
 ACCESS_TOKEN_COOKIE = "access_token"
@@ -43,9 +43,9 @@ class Context:
         return client_address(peer, self.request.headers.get("x-forwarded-for"), self.trusted_proxies)
 
     @cached_property
-    def user_loader(self) -> DataLoader[UUID, UserInDB | None]:
+    def user_loader(self) -> DataLoader[UUID, UserResponse | None]:
         """Built on first use: most requests never look a user up by id."""
-        return user_loader(self.deps.users)
+        return user_loader(self.deps.get_users())
 
     async def identity(self) -> Identity | None:
         """Who the request acts as, looked up once however many fields ask.

@@ -7,8 +7,8 @@ from strawberry.file_uploads import Upload
 from lunchtogether.core.exceptions import InvalidInputError
 from lunchtogether.graphql import inputs
 from lunchtogether.graphql.context import Context
-from lunchtogether.graphql.extensions import Transactional
-from lunchtogether.graphql.queries import parse_id
+from lunchtogether.graphql.extensions import transactional
+from lunchtogether.graphql.queries import parse_id, user_as_seen_by
 from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
 from lunchtogether.schemas.user import UserUpdate
 from lunchtogether.workflows.user import change_password, login, logout, register, update_user, upload_avatar
@@ -16,57 +16,52 @@ from lunchtogether.workflows.user import change_password, login, logout, registe
 Info = strawberry.Info[Context, None]
 
 
+@transactional
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=[Transactional()], description="Creates an account; does not sign in.")
+    @strawberry.mutation(description="Creates an account; does not sign in.")
     async def register(self, info: Info, input: inputs.RegisterInput) -> RegisterPayload:
         data = register.RegisterInput(email=input.email, password=input.password, full_name=input.full_name)
         output = await info.context.deps.register().execute(data, client_ip=info.context.client_ip)
-        return RegisterPayload(user=UserType.from_record(output.user, show_email=True))
+        return RegisterPayload(user=user_as_seen_by(output.user, output.user))
 
-    @strawberry.mutation(extensions=[Transactional()], description="Signs in and sets the access_token cookie.")
+    @strawberry.mutation(description="Signs in and sets the access_token cookie.")
     async def login(self, info: Info, input: inputs.LoginInput) -> LoginPayload:
         data = login.LoginInput(email=input.email, password=input.password)
         output = await info.context.deps.login().execute(data, client_ip=info.context.client_ip)
         info.context.sign_in(output.access_token, output.expires_at)
         return LoginPayload(
-            user=UserType.from_record(output.user, show_email=True),
+            user=user_as_seen_by(output.user, output.user),
             access_token=output.access_token,
             expires_at=output.expires_at,
         )
 
-    @strawberry.mutation(
-        extensions=[Transactional()], description="Clears the cookie and revokes the token; true even when signed out."
-    )
+    @strawberry.mutation(description="Clears the cookie and revokes the token; true even when signed out.")
     async def logout(self, info: Info) -> bool:
         identity = await info.context.identity()
         await info.context.deps.logout().execute(logout.LogoutInput(token_id=identity.token_id if identity else None))
         info.context.sign_out()
         return True
 
-    @strawberry.mutation(
-        extensions=[Transactional()], description="Self or superuser; the account flags are superuser-only."
-    )
+    @strawberry.mutation(description="Self or superuser; the account flags are superuser-only.")
     async def update_user(self, info: Info, id: strawberry.ID, input: inputs.UpdateUserInput) -> UserType:
         actor = await info.context.require_user()
         data = update_user.UpdateUserInput(
             user_id=parse_id(id), changes=UserUpdate.model_validate(inputs.provided_fields(input))
         )
         output = await info.context.deps.update_user().execute(data, actor=actor)
-        return UserType.from_record(output.user, viewer=actor)
+        return user_as_seen_by(actor, output.user)
 
-    @strawberry.mutation(
-        extensions=[Transactional()], description="PNG, JPEG, WebP or GIF; stored re-encoded at 512x512 at most."
-    )
+    @strawberry.mutation(description="PNG, JPEG, WebP or GIF; stored re-encoded at 512x512 at most.")
     async def upload_avatar(self, info: Info, file: Upload) -> UserType:
         actor = await info.context.require_user()
         if not isinstance(file, UploadFile):
             raise InvalidInputError({"file": "must be a file sent with the multipart request spec"})
         data = upload_avatar.UploadAvatarInput(chunks=_chunks(file))
         output = await info.context.deps.upload_avatar().execute(data, actor=actor)
-        return UserType.from_record(output.user, viewer=actor)
+        return user_as_seen_by(actor, output.user)
 
-    @strawberry.mutation(extensions=[Transactional()], description="Signs out the user's other sessions.")
+    @strawberry.mutation(description="Signs out the user's other sessions.")
     async def change_password(self, info: Info, input: inputs.ChangePasswordInput) -> bool:
         identity = await info.context.require_identity()
         data = change_password.ChangePasswordInput(

@@ -37,6 +37,10 @@ class CursorCodec:
             raise InvalidInputError({field: "is not a cursor this server issued"}) from None
         return keyset
 
+    def decode_after(self, cursor: str | None) -> Keyset | None:
+        """Where the page a client asks for starts: after this keyset, or (None) at the first row."""
+        return None if cursor is None else self.decode(cursor)
+
     def _sign(self, payload: bytes) -> bytes:
         return hashlib.blake2b(payload, key=self._key, digest_size=_MAC_BYTES).digest()
 

@@ -1,12 +1,16 @@
+from functools import partial
 from uuid import UUID
 
 import strawberry
 
 from lunchtogether.core.exceptions import InvalidInputError
 from lunchtogether.graphql.context import Context
-from lunchtogether.graphql.types import PageInfo, UserConnection, UserEdge, UserType
-from lunchtogether.repositories.base import Keyset
-from lunchtogether.schemas.pagination import PageRequest
+from lunchtogether.graphql.types import UserConnection, UserType
+from lunchtogether.policies.user import can_see_email
+from lunchtogether.schemas.pagination import SearchPageRequest
+from lunchtogether.schemas.user import UserResponse
+from lunchtogether.workflows.user.count_users import CountUsersInput
+from lunchtogether.workflows.user.list_users import ListUsersInput
 
 Info = strawberry.Info[Context, None]
 
@@ -18,18 +22,22 @@ def parse_id(value: str, *, field: str = "id") -> UUID:
         raise InvalidInputError({field: "must be a UUID"}) from None
 
 
+def user_as_seen_by(viewer: UserResponse | None, user: UserResponse) -> UserType:
+    return UserType.from_record(user, show_email=can_see_email(viewer, user))
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in user; null when signed out.")
     async def me(self, info: Info) -> UserType | None:
         user = await info.context.current_user()
-        return None if user is None else UserType.from_record(user, viewer=user)
+        return None if user is None else user_as_seen_by(user, user)
 
     @strawberry.field(description="A user by id; null when there is none. Requires sign-in.")
     async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
         viewer = await info.context.require_user()
         user = await info.context.user_loader.load(parse_id(id))
-        return None if user is None else UserType.from_record(user, viewer=viewer)
+        return None if user is None else user_as_seen_by(viewer, user)
 
     @strawberry.field(description="Users, newest first, a page at a time. Requires sign-in.")
     async def users(
@@ -40,21 +48,13 @@ class Query:
         search: str | None = strawberry.UNSET,
     ) -> UserConnection:
         viewer = await info.context.require_user()
-        page = PageRequest(first=first, after=after or None, search=search or None)
-        keyset = info.context.cursors.decode(page.after) if page.after else None
-        rows = await info.context.deps.users.search(page.search, limit=page.first + 1, after=keyset)
-        users = rows[: page.first]
-        edges = [
-            UserEdge(
-                cursor=info.context.cursors.encode(Keyset(created_at=user.created_at, id=user.id)),
-                node=UserType.from_record(user, viewer=viewer),
-            )
-            for user in users
-        ]
-        page_info = PageInfo(
-            has_next_page=len(rows) > page.first,
-            has_previous_page=keyset is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        request = SearchPageRequest(first=first, after=after or None, search=search or None)
+        after_keyset = info.context.cursors.decode_after(request.after)
+        data = ListUsersInput(first=request.first, after=after_keyset, search=request.search)
+        page = await info.context.deps.list_users().execute(data)
+        return UserConnection.of(
+            page,
+            cursors=info.context.cursors,
+            node=partial(user_as_seen_by, viewer),
+            count=partial(info.context.deps.count_users().execute, CountUsersInput(search=request.search)),
         )
-        return UserConnection(edges=edges, page_info=page_info, search=page.search)

@@ -3,6 +3,7 @@ from typing import Self
 
 import strawberry
 
+from lunchtogether.graphql.connections import Connection, total_count_field
 from lunchtogether.graphql.context import Context
 from lunchtogether.schemas.user import UserResponse
 
@@ -28,8 +29,8 @@ class UserType:
     updated_at: datetime
 
     @classmethod
-    def from_record(cls, user: UserResponse, *, viewer: UserResponse | None = None, show_email: bool = False) -> Self:
-        show_email = show_email or (viewer is not None and (viewer.is_superuser or viewer.id == user.id))
+    def from_record(cls, user: UserResponse, *, show_email: bool) -> Self:
+        """`show_email` is the caller's answer from `policies.user.can_see_email`."""
         return cls(
             id=strawberry.ID(str(user.id)),
             email=user.email if show_email else None,
@@ -43,29 +44,9 @@ class UserType:
         )
 
 
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
-class UserEdge:
-    cursor: str
-    node: UserType
-
-
-@strawberry.type
-class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
-    search: strawberry.Private[str | None]
-
-    @strawberry.field(description="How many users match, across all pages.")
-    async def total_count(self, info: strawberry.Info[Context, None]) -> int:
-        return await info.context.deps.users.count_search(self.search)
+@strawberry.type(name="UserConnection")
+class UserConnection(Connection[UserType]):
+    total_count: int = total_count_field("How many users match, across all pages.")
 
 
 @strawberry.type

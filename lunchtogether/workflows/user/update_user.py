@@ -4,6 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from lunchtogether.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from lunchtogether.policies.user import can_update_user
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.user import UserInDB, UserResponse, UserUpdate
@@ -19,15 +20,15 @@ class UpdateUserOutput(BaseModel):
 
 
 class UpdateUserWorkflow:
-    """Users edit themselves; superusers edit anyone and alone set the account flags."""
+    """Changes an account's fields, as `can_update_user` allows; deactivation signs it out everywhere."""
 
     def __init__(self, *, users: UserRepository, access_tokens: AccessTokenRepository) -> None:
         self._users = users
         self._access_tokens = access_tokens
 
     async def execute(self, data: UpdateUserInput, *, actor: UserInDB) -> UpdateUserOutput:
-        # Checked before looking the target up, so a non-superuser learns nothing of other ids.
-        if not actor.is_superuser and (data.user_id != actor.id or data.changes.changes_flags):
+        # Before the lookup, so that a refusal tells a non-superuser nothing of other ids.
+        if not can_update_user(actor, data.user_id, data.changes):
             raise PermissionDeniedError
         target = await self._users.get_by_id(data.user_id)
         if target is None:
