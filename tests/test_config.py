@@ -197,3 +197,14 @@ def test_a_refused_url_never_shows_its_password():
         load_settings(_env_file=None, database_url="postgresql://app:hunter2@db:99999/app")
 
     assert "hunter2" not in str(refused.value)
+
+
+async def test_origins_written_as_a_json_list_pass_the_preflight(make_app):
+    """The JSON form once started without a word and then failed every preflight."""
+    api = make_app(cors_origins='["http://localhost:3000"]')
+    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+
+    response = await api.client.options("/graphql", headers=preflight)
+
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
