@@ -1,13 +1,18 @@
 """Settings, read once from the environment and `.env`; the only place configuration enters."""
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from limits import parse as parse_rate
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # Known to everybody who reads this file, so it is refused outside development.
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"
@@ -17,6 +22,12 @@ MIN_SECRET_BYTES = 32
 
 _ASYNCPG_URL = "postgresql+asyncpg://"
 _URL_REWRITES = {"postgres://": _ASYNCPG_URL, "postgresql://": _ASYNCPG_URL}
+_ORIGIN_SCHEMES = ("http", "https")
+_REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+# pydantic's own checks (a choice, a number, a bound) do not name the value they refused; ours do.
+_CHECKS_THAT_NAME_THE_VALUE = frozenset({"value_error", "assertion_error"})
+
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
 
 class Environment(StrEnum):
@@ -46,7 +57,7 @@ class Settings(BaseSettings):
     # Seconds that requests in flight get to finish after SIGTERM.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     jwt_secret_key: SecretStr | None = None
-    jwt_algorithm: str = "HS256"
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"  # the secret is shared: HMAC only
     jwt_access_token_expire_minutes: int = Field(default=60, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     upload_dir: str = "uploads"
@@ -63,7 +74,7 @@ class Settings(BaseSettings):
     s3_public_url: str | None = None  # where clients fetch objects; default: the endpoint's bucket URL
     sentry_dsn: str | None = None
     cors_origins: Annotated[list[str] | None, NoDecode] = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     # Unset: JSON lines in production (for a log collector), readable lines in development.
     log_format: Literal["json", "text"] | None = None
 
@@ -107,18 +118,45 @@ class Settings(BaseSettings):
         """`NAME=` in an env file means "not set", as in `.env.example`."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("log_format", mode="before")
+    @field_validator("log_format", "environment", "storage_backend", mode="before")
     @classmethod
-    def _log_format(cls, value: object) -> object:
+    def _lower_case_choice(cls, value: object) -> object:
         """`LOG_FORMAT=` means the environment's default; `JSON` is as good as `json`."""
         return (value.strip().lower() or None) if isinstance(value, str) else value
+
+    @field_validator("log_level", "jwt_algorithm", mode="before")
+    @classmethod
+    def _upper_case_choice(cls, value: object) -> object:
+        """`debug` is as good as `DEBUG`, as `logging` itself has it."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        """Accept the comma-separated form an operator writes in an env file."""
+        """Accept a comma-separated list, or a JSON list, the two forms an env file is written in."""
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not a valid JSON list ({exc.msg}); write a comma-separated list") from None
         if isinstance(value, str):
-            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+            value = value.split(",")
+        if isinstance(value, list):
+            return [item.strip().rstrip("/") for item in value if isinstance(item, str) and item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str] | None) -> list[str] | None:
+        """Browsers send an origin as `scheme://host[:port]`; anything else would never match one."""
+        for origin in value or ():
+            if origin == "*":
+                raise ValueError(
+                    "'*' is refused: with credentials it lets every site call the API as the signed-in user; "
+                    "list the origins, e.g. https://app.example.com"
+                )
+            if not _is_origin(origin):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. http://localhost:3000")
         return value
 
     @field_validator("trusted_proxies")
@@ -147,9 +185,30 @@ class Settings(BaseSettings):
             return None
         for prefix, replacement in _URL_REWRITES.items():
             if value.startswith(prefix):
-                return replacement + value.removeprefix(prefix)
+                value = replacement + value.removeprefix(prefix)
         if not value.startswith((_ASYNCPG_URL, "sqlite+aiosqlite://")):
             raise ValueError("DATABASE_URL must be postgresql+asyncpg:// (or postgres://) or sqlite+aiosqlite://")
+        try:
+            port = make_url(value).port
+        except (ArgumentError, ValueError):
+            # The URL itself is not repeated: it may hold a password.
+            raise ValueError("is not a URL such as postgresql://user@host:5432/name") from None
+        _check_port(port)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            raise ValueError("is not a URL such as redis://host:6379/0") from None
+        if parts.scheme not in _REDIS_SCHEMES:
+            raise ValueError("must start with redis://, rediss:// or redis+unix://")
+        _check_port(port)
         return value
 
     @model_validator(mode="after")
@@ -192,15 +251,40 @@ class Settings(BaseSettings):
         return list(DEVELOPMENT_CORS_ORIGINS) if self.is_development else []
 
 
+def _is_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - raises ValueError when the port is not one
+    except ValueError:
+        return False
+    has_only_scheme_and_host = not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
+    return parts.scheme in _ORIGIN_SCHEMES and bool(parts.hostname) and has_only_scheme_and_host
+
+
+def _check_port(port: int | None) -> None:
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range: a port is 1..65535")
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into the one line an operator needs."""
     try:
         return Settings(**overrides)  # ty: ignore[invalid-argument-type]
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]).upper()
-        reason = error["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{where}: {reason}" if where else reason) from None
+        raise SettingsError(_one_line(exc.errors()[0])) from None
+
+
+def _one_line(error: ErrorDetails) -> str:
+    """`LOG_LEVEL: Input should be 'CRITICAL', ... or 'DEBUG', not 'verbose'`.
+
+    pydantic's own checks only apply to settings that hold no secret (secrets and URLs are
+    checked by validators here, whose messages never repeat the value), so their input is shown.
+    """
+    where = ".".join(str(part) for part in error["loc"]).upper()
+    reason = error["msg"].removeprefix("Value error, ")
+    if error["type"] not in _CHECKS_THAT_NAME_THE_VALUE and isinstance(error.get("input"), str | int | float):
+        reason = f"{reason}, not {error['input']!r}"
+    return f"{where}: {reason}" if where else reason
 
 
 @lru_cache
