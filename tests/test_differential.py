@@ -174,7 +174,7 @@ async def _values(api: GraphQL, settings: Settings) -> Values:
 
 
 async def test_every_shortcut_on_and_all_of_them_off_answer_the_same(make_app, settings):
-    shortcuts = make_app()
+    shortcuts = make_app(graphql_fast_execution=True, database_native_reads=True)
     library = make_app(graphql_fast_execution=False, database_native_reads=False)
     values = await _values(shortcuts, settings)
     shortcuts.client.cookies.clear()  # signing in set one: each request brings its own token or none

@@ -11,6 +11,7 @@ from graphql import DirectiveLocation, GraphQLResolveInfo, SourceLocation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
@@ -249,6 +250,11 @@ def _zoo_schema(*, fast_execution: bool = True) -> strawberry.Schema:
 def _answer(result: ExecutionResult) -> tuple[Any, list[tuple[str, Any, Any]]]:
     errors = [(e.message, e.path, e.locations) for e in result.errors or []]
     return result.data, errors
+
+
+def test_the_setting_switches_plain_strawberry_execution_on():
+    assert _zoo_schema().execution_context_class is PlainFieldExecutionContext
+    assert _zoo_schema(fast_execution=False).execution_context_class is StrawberryGraphQLCoreExecutionContext
 
 
 @pytest.mark.parametrize("query", ZOO_QUERIES.values(), ids=ZOO_QUERIES.keys())
