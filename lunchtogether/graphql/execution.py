@@ -7,8 +7,8 @@ calls two wrappers around `getattr`, which together cost more than the value its
 Here such a field is read directly, but only when Strawberry itself would do nothing else
 than read the attribute. That is decided once per schema, from public attributes, and what
 cannot be told counts as not plain:
-- the field is a `StrawberryField` (not a subclass) with no resolver, no field extensions
-  (permission classes are one), no schema directives, and it reads with `getattr`;
+- the field is a `StrawberryField` (not a subclass) with no resolver, no arguments, no
+  field extensions (permission classes are one), no directives, and it reads with `getattr`;
 - the schema has no exception handlers and no operation directives, and executes
   without incremental delivery;
 - the field's type is a scalar, an enum, or an object type that checks nothing of its
@@ -80,12 +80,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> AwaitableOrValue[Any]:
         plain = self._plain_fields.get(parent_type, {}).get(field_details_list[0].node.name.value)
-        if (
-            plain is not None
-            and (answer := self._plain_answer(plain, source, field_details_list, path, position_context))
-            is not _UNDECIDED
-        ):
-            return answer
+        if plain is not None:
+            answer = self._plain_answer(plain, source, field_details_list, path, position_context)
+            if answer is not _UNDECIDED:
+                return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def execute_fields(
