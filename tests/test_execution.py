@@ -1,11 +1,23 @@
-"""The short way for plain fields answers exactly as graphql-core's own way, errors included."""
+"""Reading plain fields directly answers exactly as graphql-core and Strawberry do, errors included."""
 
 import enum
-from typing import Any
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
+import pytest
 import strawberry
+from graphql import DirectiveLocation, GraphQLResolveInfo, SourceLocation
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
 
+from lunchtogether.config import Environment, Settings
 from lunchtogether.graphql.execution import PlainFieldExecutionContext, plain_fields
+from lunchtogether.graphql.schema import build_schema
 
 
 @strawberry.enum
@@ -136,3 +148,189 @@ async def test_the_cases_reach_every_error_path():
         ("items", 9, "maybeTag"),
         ("items", 10, "tag"),
     }
+
+
+# A schema built as the app builds its own (`build_schema`), with what the live schema does not have
+# yet: a permission, a field extension, an interface, attributes that hold awaitables.
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Dog(Named):
+    barks: bool
+
+
+@strawberry.type
+class Cat(Named):
+    lives: int
+
+
+@strawberry.type
+class Guarded:
+    open: str
+    hidden: str | None = strawberry.field(permission_classes=[Deny])
+    hidden_required: str = strawberry.field(permission_classes=[Deny])
+    shouted: str = strawberry.field(extensions=[Shout()])
+    loaded: str  # holds what `DataLoader.load` returns
+    loaded_tag: Tag  # the same, for an object
+    dog: Dog
+    cat: Cat
+    dog_or_not: Dog | None  # an object that is not a Dog: the type checks it
+
+
+def _not_a_dog() -> Any:
+    """Has what a Dog has, but is not one (a Named)."""
+    return SimpleNamespace(name="Rex", barks=True)
+
+
+@strawberry.type
+class Zoo:
+    @strawberry.field
+    async def guarded(self) -> Guarded:
+        tags = DataLoader(load_fn=_load_tags)
+        words = DataLoader(load_fn=_load_words)
+        return Guarded(
+            open="open",
+            hidden="secret",
+            hidden_required="secret",
+            shouted="quiet",
+            loaded=words.load("word"),  # ty: ignore[invalid-argument-type]
+            loaded_tag=tags.load("tag"),  # ty: ignore[invalid-argument-type]
+            dog=Dog(name="Rex", barks=True),
+            cat=Cat(name="Tom", lives=9),
+            dog_or_not=_not_a_dog(),
+        )
+
+    @strawberry.field
+    def animals(self) -> list[Named]:
+        return [Dog(name="Rex", barks=True), Cat(name="Tom", lives=9)]
+
+
+async def _load_words(keys: list[str]) -> list[str]:
+    return [f"loaded {key}" for key in keys]
+
+
+async def _load_tags(keys: list[str]) -> list[Tag]:
+    return [Tag(label=key, fails_later=False) for key in keys]
+
+
+ZOO_QUERIES = {
+    "permission": "{ guarded { open hidden } }",
+    "permission, non-null": "{ guarded { open hiddenRequired } }",
+    "extension": "{ guarded { open shouted } }",
+    "awaitable scalar": "{ guarded { open loaded } }",
+    "awaitable object": "{ guarded { open loadedTag { label } } }",
+    "interface": "{ guarded { dog { name barks } cat { name lives } } }",
+    "interface, abstract": "{ animals { name ... on Dog { barks } ... on Cat { lives } } }",
+    "checked object": "{ guarded { open dogOrNot { name } } }",
+}
+
+
+def _zoo_schema(*, fast_execution: bool = True) -> strawberry.Schema:
+    settings = Settings(_env_file=None, environment=Environment.DEVELOPMENT, graphql_fast_execution=fast_execution)
+    return build_schema(settings, query=Zoo, mutation=None)
+
+
+def _answer(result: ExecutionResult) -> tuple[Any, list[tuple[str, Any, Any]]]:
+    errors = [(e.message, e.path, e.locations) for e in result.errors or []]
+    return result.data, errors
+
+
+def test_the_setting_switches_plain_strawberry_execution_on():
+    assert _zoo_schema().execution_context_class is PlainFieldExecutionContext
+    assert _zoo_schema(fast_execution=False).execution_context_class is StrawberryGraphQLCoreExecutionContext
+
+
+@pytest.mark.parametrize("query", ZOO_QUERIES.values(), ids=ZOO_QUERIES.keys())
+async def test_fields_with_checks_answer_as_stock_strawberry_does(query):
+    stock = strawberry.Schema(query=Zoo)
+
+    ours = _answer(await _zoo_schema().execute(query))
+
+    assert ours == _answer(await stock.execute(query))
+    assert ours == _answer(await _zoo_schema(fast_execution=False).execute(query))
+
+
+async def test_the_checks_are_kept():
+    """The cases above are not vacuous: the denied, shouted, awaited and checked values are there."""
+    by_query = {name: _answer(await _zoo_schema().execute(query)) for name, query in ZOO_QUERIES.items()}
+
+    assert by_query["permission"] == (
+        {"guarded": {"open": "open", "hidden": None}},
+        [("denied", ["guarded", "hidden"], [SourceLocation(1, 18)])],
+    )
+    assert by_query["permission, non-null"][0] is None
+    assert by_query["extension"] == ({"guarded": {"open": "open", "shouted": "QUIET"}}, [])
+    assert by_query["awaitable scalar"] == ({"guarded": {"open": "open", "loaded": "loaded word"}}, [])
+    assert by_query["awaitable object"] == ({"guarded": {"open": "open", "loadedTag": {"label": "tag"}}}, [])
+    assert by_query["checked object"][0] == {"guarded": {"open": "open", "dogOrNot": None}}
+    assert by_query["checked object"][1][0][0].startswith("Expected value of type 'Dog' but got")
+
+
+def test_only_fields_that_read_an_attribute_and_nothing_else_are_plain():
+    schema = _zoo_schema()
+    found = {t.name: set(fields) for t, fields in plain_fields(schema._schema).items()}
+
+    assert found == {
+        "Guarded": {"open", "loaded", "loadedTag"},  # `dog` and `cat` are of types that check their values
+        "Dog": {"name", "barks"},
+        "Cat": {"name", "lives"},
+        "Tag": {"label", "failsLater"},
+    }
+
+
+class CountFields(SchemaExtension):
+    """Resolves fields (as a tracing extension does): it must see every one."""
+
+    seen: ClassVar[list[str]] = []
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+async def test_a_schema_extension_that_resolves_sees_every_field():
+    schema = strawberry.Schema(
+        query=Query, extensions=[CountFields], execution_context_class=PlainFieldExecutionContext
+    )
+    CountFields.seen.clear()
+
+    result = await schema.execute(SCALARS_ONLY, root_value=Query(items=ITEMS[:1]))
+
+    assert result.errors is None
+    assert CountFields.seen == ["items", "name", "nickname", "count", "mood"]
+
+
+class TagFromError(strawberry.ExceptionHandler[ValueError, Tag]):
+    def handle(self, exception: ValueError, *, field: StrawberryField, info: strawberry.Info) -> Tag:
+        return Tag(label=str(exception), fails_later=False)
+
+
+@strawberry.directive(locations=[DirectiveLocation.FIELD])
+def lower(value: str) -> str:
+    return value.lower()
+
+
+@pytest.mark.parametrize(
+    "options", [{"exception_handlers": [TagFromError()]}, {"directives": [lower]}], ids=["handlers", "directives"]
+)
+def test_nothing_is_plain_where_the_schema_adds_to_fields(options):
+    schema = strawberry.Schema(query=Query, **options)
+
+    assert plain_fields(schema._schema) == {}

@@ -1,9 +1,10 @@
 """Parsing and validation: query limits applied before anything executes, cached per document.
 
-Depth and aliases use Strawberry's own validation rules and tokens graphql-core's
-parser limit. What graphql-core has no cheap rule for is checked first, by walking
-the document once: merging repeated fields is quadratic in graphql-core, so 300 copies
-of one field would cost half a second of CPU to refuse.
+Depth and aliases use Strawberry's own validation rules, checked once graphql-core's
+rules find the document valid, and tokens graphql-core's parser limit. What graphql-core
+has no cheap rule for is checked first, by walking the document once: merging repeated
+fields is quadratic in graphql-core, so 300 copies of one field would cost half a second
+of CPU to refuse. Results are cached per document text.
 
 It is one extension, not Strawberry's four (MaxTokensLimiter, ParserCache,
 AddValidationRules, ValidationCache): every extension wraps every phase of every
@@ -28,6 +29,7 @@ from graphql import (
     SelectionSetNode,
     Visitor,
     parse,
+    validate,
     visit,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -93,8 +95,11 @@ class CheckedDocuments(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            context.pre_execution_errors = _validate(
-                context.schema._schema, document, tuple(context.validation_rules), self._policy
+            schema, rules = context.schema._schema, tuple(context.validation_rules)
+            context.pre_execution_errors = (
+                _validate(schema, context.query, rules, self._policy)
+                if context.query is not None  # `on_parse` made the document from this text
+                else _check(schema, document, rules, self._policy)
             )
         yield
 
@@ -124,11 +129,21 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
 def _validate(
+    schema: GraphQLSchema, query: str, rules: tuple[type[ASTValidationRule], ...], policy: QueryPolicy
+) -> list[GraphQLError]:
+    """Cached per document text, not per document: documents of the same tokens compare
+    equal, but an error's location is a line and a column of the text."""
+    return _check(schema, _parse(query, policy.max_tokens), rules, policy)
+
+
+def _check(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], policy: QueryPolicy
 ) -> list[GraphQLError]:
+    """The limits are checked on valid documents only: Strawberry's depth rule fails on a
+    fragment the document does not define, which graphql-core's rules report."""
     if error := policy.check(document):
         return [error]
-    return validate_document(schema, document, (*rules, *policy.rules))
+    return validate_document(schema, document, rules) or validate(schema, document, policy.rules)
 
 
 class _Census(Visitor):

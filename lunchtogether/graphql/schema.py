@@ -17,12 +17,13 @@ class Schema(strawberry.Schema):
         """Errors are logged where they are mapped (`graphql/errors.py`), once."""
 
 
-def build_schema(settings: Settings) -> Schema:
+def build_schema(settings: Settings, *, query: type = Query, mutation: type | None = Mutation) -> Schema:
+    """The app's schema; other root types make a schema built the same way (for tests)."""
     policy = QueryPolicy.from_settings(settings)
     config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
     schema = Schema(
-        query=Query,
-        mutation=Mutation,
+        query=query,
+        mutation=mutation,
         config=config,
         extensions=[lambda: CheckedDocuments(policy)],
         execution_context_class=PlainFieldExecutionContext if settings.graphql_fast_execution else None,

@@ -125,6 +125,9 @@ class GraphQLEndpoint:
                 operation_extensions=operation.extensions,
             )
         except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                message = "Subscriptions are not supported: this server answers queries and mutations over HTTP."
+                raise RefusedRequestError(400, message) from exc
             raise RefusedRequestError(
                 405, "Only queries may be sent with GET; send mutations with POST.", {"Allow": "POST"}
             ) from exc
