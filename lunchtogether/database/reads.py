@@ -29,13 +29,18 @@ class PreparedRead:
 
     def __init__(self, statement: Select) -> None:
         self.statement = statement
-        self._native: tuple[Dialect, NativeRead | None] | None = None
+        self._dialect: Dialect | None = None
+        self._native: NativeRead | None = None
 
     def native(self, dialect: Dialect) -> "NativeRead | None":
-        """The asyncpg form for `dialect`, compiled on first use; None where SQLAlchemy must run it."""
-        if self._native is None or self._native[0] is not dialect:
-            self._native = (dialect, NativeRead.compile(self.statement, dialect))
-        return self._native[1]
+        """The asyncpg form for `dialect`, compiled on first use; None where SQLAlchemy must run it.
+
+        An app has one dialect, so one form is kept: another engine's (a test's) compiles its own.
+        """
+        if self._dialect is not dialect:
+            self._native = NativeRead.compile(self.statement, dialect)
+            self._dialect = dialect
+        return self._native
 
 
 class NativeRead:
