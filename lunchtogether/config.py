@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # A round trip per checkout; off, since connections the server closed are noticed without one.
     database_pool_pre_ping: bool = False
     database_pool_recycle: int = Field(default=1800, ge=0)  # seconds before a connection is replaced; 0: never
+    # Seconds from which a statement is logged at WARNING (SQL and duration, never parameter values); 0: every one.
+    database_slow_query_seconds: float = Field(default=0.5, ge=0)
     # Seconds that requests in flight get to finish after SIGTERM.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     jwt_secret_key: SecretStr | None = None

@@ -7,14 +7,11 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from asyncpg.connection import LoggedQuery
 from moto.server import ThreadedMotoServer
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,6 +20,7 @@ from starlette.applications import Starlette
 from alembic import command
 from lunchtogether.cli import alembic_config
 from lunchtogether.config import Settings, load_settings
+from lunchtogether.database import ExecutedStatement, StatementObserver
 from lunchtogether.main import create_app
 from lunchtogether.models import Base
 from tests.support import GraphQL
@@ -138,40 +136,25 @@ def api(client: httpx.AsyncClient) -> GraphQL:
 
 @pytest.fixture
 def count_statements(engine: AsyncEngine) -> Callable:
-    """Counts the SQL statements sent to the database inside a `with` block.
+    """Collects the SQL of the statements sent to the database inside a `with` block.
 
-    Two ends see them: SQLAlchemy's cursor, and asyncpg's own query log for the reads
-    that go to asyncpg directly (`database.reused`). asyncpg calls its loggers soon after
-    a statement, not during it, so the block is left only after they had their turn.
+    It listens where every statement is observed, whichever path ran it: SQLAlchemy, or
+    asyncpg directly for reads declared once (`database.PreparedRead`).
     """
+    observer = StatementObserver.of(engine)
 
     @asynccontextmanager
     async def counting() -> AsyncGenerator[list[str]]:
         statements: list[str] = []
-        drivers: list[Any] = []
 
-        def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-            statements.append(statement)
+        def record(statement: ExecutedStatement) -> None:
+            statements.append(statement.sql)
 
-        def record_direct(query: LoggedQuery) -> None:
-            statements.append(query.query)
-
-        def watch(dbapi_connection: Any, _record: object, _proxy: object) -> None:
-            driver = dbapi_connection.driver_connection
-            if isinstance(driver, asyncpg.Connection) and driver not in drivers:
-                driver.add_query_logger(record_direct)
-                drivers.append(driver)
-
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-        event.listen(engine.sync_engine, "checkout", watch)
+        observer.add_listener(record)
         try:
             yield statements
-            await asyncio.sleep(0)
         finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
-            event.remove(engine.sync_engine, "checkout", watch)
-            for driver in drivers:
-                driver.remove_query_logger(record_direct)
+            observer.remove_listener(record)
 
     return counting
 

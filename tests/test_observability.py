@@ -24,7 +24,9 @@ from lunchtogether.core.exceptions import InvalidCredentialsError
 from lunchtogether.core.middleware import RequestContextMiddleware
 from lunchtogether.core.observability import HANDLER_NAME, before_send, configure_logging, init_sentry
 from lunchtogether.core.security import TokenCodec
+from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.main import create_app
+from lunchtogether.repositories.user import UserRepository
 from tests.conftest import TEST_SECRET, make_settings
 from tests.support import LOGIN, ME, PASSWORD, code
 
@@ -48,10 +50,11 @@ class IngestServer(ThreadingHTTPServer):
         sentry_sdk.flush(timeout=10)
         return b"\n".join(self.envelopes)
 
-    def events(self) -> list[dict]:
+    def events(self, of_type: str = "event") -> list[dict]:
+        """The items of `of_type` sent so far: "event" (errors, messages) or "transaction"."""
         sentry_sdk.flush(timeout=10)
         return [
-            json.loads(payload) for envelope in self.envelopes for kind, payload in _items(envelope) if kind == "event"
+            json.loads(payload) for envelope in self.envelopes for kind, payload in _items(envelope) if kind == of_type
         ]
 
 
@@ -291,3 +294,60 @@ async def test_development_writes_readable_access_lines_at_the_log_level(make_ap
     buffer = log_output()
     await quiet.me()
     assert "lunchtogether.access" not in buffer.getvalue()
+
+
+async def test_a_slow_statement_is_logged_and_reaches_sentry_without_its_parameters(
+    make_app, backend, ingest, log_output
+):
+    """Every statement counts as slow here: each is a WARNING line and, with tracing on, a span of its request."""
+    api = make_app(environment="production", sentry_dsn=ingest.dsn, database_slow_query_seconds=0)
+    sentry_sdk.get_client().options["traces_sample_rate"] = 1.0  # tracing on, as an operator may set it
+    buffer = log_output()
+
+    token, _response = await _signed_in_me(api)
+
+    sql_lines = [json.loads(line) for line in buffer.getvalue().splitlines() if '"lunchtogether.sql"' in line]
+    assert sql_lines, buffer.getvalue()
+    assert {line["level"] for line in sql_lines} == {"WARNING"}
+    assert all(re.fullmatch(r"slow statement via \w+ took [\d.]+ms: \S.*", line["message"]) for line in sql_lines)
+    assert any("INSERT INTO users" in line["message"] for line in sql_lines)
+    requests = [[span for span in t["spans"] if span["op"] == "db"] for t in ingest.events("transaction")]
+    assert len(requests) == 3  # register, login, me
+    me = requests[-1]
+    assert len(me) == 1, me  # the user and the token's state together
+    assert "JOIN access_tokens" in me[0]["description"]
+    assert me[0]["data"]["db.system"] == backend
+    for secret in (b"ann@example.com", PASSWORD.encode(), token.encode()):
+        assert secret not in ingest.raw()
+        assert secret.decode() not in buffer.getvalue()
+
+
+async def test_statements_are_breadcrumbs_of_the_error_that_follows_them(engine, ingest):
+    init_sentry(make_settings("sqlite+aiosqlite://", sentry_dsn=ingest.dsn))
+    users = UserRepository(RequestDatabase(Database(engine)))
+
+    with sentry_sdk.isolation_scope():  # as the Starlette integration gives each request
+        await users.get_by_id(uuid4())  # a read declared once: straight to asyncpg on PostgreSQL
+        await users.exists_by_email("ann@example.com")  # built per call: SQLAlchemy runs it
+        sentry_sdk.capture_message("after two statements")
+
+    [event] = ingest.events()
+    queries = [crumb for crumb in event["breadcrumbs"]["values"] if crumb["category"] == "query"]
+    assert [("WHERE users.id" in queries[0]["message"]), ("EXISTS" in queries[1]["message"])] == [True, True]
+    assert len(queries) == 2, queries
+    assert b"ann@example.com" not in ingest.raw()
+
+
+@pytest.mark.parametrize("native_reads", [True, False])
+async def test_every_statement_is_logged_at_debug_whichever_way_it_went(make_app, backend, log_output, native_reads):
+    api = make_app(log_level="DEBUG", database_native_reads=native_reads)
+    _user, token = await api.signed_up("ann@example.com")
+    buffer = log_output()
+
+    await api.me(token)  # a read declared once
+    await api.login("ann@example.com")  # reads built per call, and writes
+
+    me, *login = re.findall(r" DEBUG lunchtogether\.sql statement via (\w+) took ", buffer.getvalue())
+    assert me == ("asyncpg" if native_reads and backend == "postgresql" else "sqlalchemy")
+    assert login == ["sqlalchemy", "sqlalchemy"]  # the user by email, then the new token
+    assert "WARNING" not in buffer.getvalue()

@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast, override
 
 import sentry_sdk
+from sentry_sdk.integrations.asyncpg import AsyncPGIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.integrations.strawberry import StrawberryIntegration
 
@@ -249,6 +251,9 @@ def init_sentry(settings: Settings) -> None:
             # Logs become breadcrumbs, never events: see the module docstring.
             LoggingIntegration(level=logging.INFO, event_level=None),
         ],
+        # Statements become breadcrumbs and spans in `database/statements.py`, whichever way they
+        # went; these would see only some of them, and some twice.
+        disabled_integrations=[SqlalchemyIntegration, AsyncPGIntegration],
     )
 
 

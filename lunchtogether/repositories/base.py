@@ -2,13 +2,13 @@
 
 Statements are Core statements over the mapped tables and rows come back as frozen
 pydantic records: nothing above this layer holds an ORM instance that a rollback
-could expire or a lazy load could touch.
+could expire or a lazy load could touch. Reads run on every request are declared once,
+as `PreparedRead`s: at import, or per repository class in `__init_subclass__`.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Executable,
+    FromClause,
     Select,
     Table,
     Text,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from lunchtogether.core.exceptions import ConflictError
-from lunchtogether.database import RequestDatabase, reused
+from lunchtogether.database import PreparedRead, RequestDatabase
 from lunchtogether.models import Base
 
 
@@ -45,10 +46,51 @@ class Keyset:
     id: UUID
 
 
+class Listing:
+    """The rows of a table meeting fixed conditions, in keyset pages (never OFFSET), and their count.
+
+    Pages come newest first, ties broken by the larger id. The first page and a page after a
+    given row are the two reads of a client paging through, each declared once; the conditions'
+    values come as bind parameters.
+    """
+
+    def __init__(self, table: FromClause, *where: ColumnElement[bool]) -> None:
+        columns = table.c
+        rows = select(table).where(*where)
+        last = tuple_(
+            bindparam("after_created_at", type_=columns.created_at.type), bindparam("after_id", type_=columns.id.type)
+        )
+        self.first_page = PreparedRead(_newest_first(rows, table))
+        self.page_after = PreparedRead(_newest_first(rows.where(tuple_(columns.created_at, columns.id) < last), table))
+        self.count = select(func.count()).select_from(table).where(*where)
+
+
+def _newest_first(rows: Select, table: FromClause) -> Select:
+    return rows.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(bindparam("limit"))
+
+
 class Repository[RecordT: BaseModel]:
     model: ClassVar[type[Base]]
     record: type[RecordT]
     conflict_message: ClassVar[str] = ConflictError.default_message
+    # The reads every repository has, declared once per table by `__init_subclass__`.
+    _by_id: ClassVar[PreparedRead]
+    _by_id_array: ClassVar[PreparedRead]
+    _by_ids: ClassVar[Select]
+    _all_rows: ClassVar[Listing]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.model.__table__
+        cls._by_id = PreparedRead(select(table).where(table.c.id == bindparam("id")))
+        # PostgreSQL's form of a batch: the ids as one array, so one prepared statement serves any
+        # number of them. The array goes as text[], which asyncpg encodes without asking the server
+        # first (for uuid[] it looks the type up on every new connection: three more statements).
+        ids = cast(bindparam("ids", type_=ARRAY(Text)), ARRAY(table.c.id.type))
+        cls._by_id_array = PreparedRead(select(table).where(table.c.id == any_(ids)))
+        # SQLite's form: a list SQLAlchemy expands into one parameter per id, which asyncpg could not take.
+        cls._by_ids = select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+        cls._all_rows = Listing(table)
 
     def __init__(self, db: RequestDatabase) -> None:
         self._db = db
@@ -62,35 +104,32 @@ class Repository[RecordT: BaseModel]:
         return await self._fetch_one(select(self.table).where(*where).limit(1))
 
     async def get_by_id(self, id: UUID) -> RecordT | None:
-        return await self._fetch_one(_by_id(self.table), {"id": id})
+        return await self._fetch_one(self._by_id, {"id": id})
 
     async def get_by_ids(self, ids: Sequence[UUID]) -> list[RecordT]:
         if self._db.dialect_name == "postgresql":
-            return await self._fetch_all(_by_id_array(self.table), {"ids": [str(id) for id in ids]})
-        return await self._fetch_all(_by_ids(self.table), {"ids": list(ids)})
+            return await self._fetch_all(self._by_id_array, {"ids": [str(id) for id in ids]})
+        return await self._fetch_all(self._by_ids, {"ids": list(ids)})
 
     async def get_multi(
         self,
         *,
         limit: int,
         after: Keyset | None = None,
-        where: tuple[ColumnElement[bool], ...] = (),
+        listing: Listing | None = None,
         parameters: Mapping[str, Any] | None = None,
     ) -> list[RecordT]:
-        """A page in keyset order (never OFFSET): newest first, then by id.
-
-        `where` holds conditions built once, with bind parameters given in `parameters`.
-        """
+        """A page of `listing` (default: all rows), its conditions' values in `parameters`."""
+        listing = listing or self._all_rows
         values = {"limit": limit, **(parameters or {})}
-        if after is not None:
-            values |= {"after_created_at": after.created_at, "after_id": after.id}
-        return await self._fetch_all(_page(self.table, where, after is not None), values)
+        if after is None:
+            return await self._fetch_all(listing.first_page, values)
+        values |= {"after_created_at": after.created_at, "after_id": after.id}
+        return await self._fetch_all(listing.page_after, values)
 
-    async def count(
-        self, where: tuple[ColumnElement[bool], ...] = (), parameters: Mapping[str, Any] | None = None
-    ) -> int:
-        async with self._db.connection() as connection:
-            return (await connection.execute(_count(self.table, where), parameters)).scalar_one()
+    async def count(self, listing: Listing | None = None, parameters: Mapping[str, Any] | None = None) -> int:
+        rows = await self._db.fetch((listing or self._all_rows).count, parameters)
+        return rows[0]["count"]
 
     async def create(self, values: Mapping[str, Any]) -> RecordT:
         record = await self._write(insert(self.table).values(**values).returning(self.table))
@@ -102,8 +141,7 @@ class Repository[RecordT: BaseModel]:
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
-        async with self._db.connection(write=True) as connection:
-            return (await connection.execute(statement)).first() is not None
+        return bool(await self._db.fetch(statement, write=True))
 
     async def _write(self, statement: Executable) -> RecordT | None:
         try:
@@ -112,53 +150,14 @@ class Repository[RecordT: BaseModel]:
             raise ConflictError(self.conflict_message) from exc
 
     async def _fetch_one(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None, *, write: bool = False
     ) -> RecordT | None:
         rows = await self._db.fetch(statement, parameters, write=write)
         return self.record.model_validate(rows[0]) if rows else None
 
-    async def _fetch_all(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[RecordT]:
+    async def _fetch_all(
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None
+    ) -> list[RecordT]:
         # Validated in pydantic-core: a third of the cost of `model_construct`'s Python loop,
         # and a row that does not fit its record fails here rather than in a response.
         return [self.record.model_validate(row) for row in await self._db.fetch(statement, parameters)]
-
-
-# Statements are built once per table and shape, with bind parameters for the values:
-# building and hashing a statement costs as much as running it.
-@cache
-def _by_id(table: Table) -> Select:
-    return reused(select(table).where(table.c.id == bindparam("id")))
-
-
-@cache
-def _by_ids(table: Table) -> Select:
-    # Not `reused`: an expanded list is SQLAlchemy's to render; PostgreSQL takes `_by_id_array`.
-    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
-
-
-@cache
-def _by_id_array(table: Table) -> Select:
-    """PostgreSQL's form: the ids as one array, so one prepared statement serves any number of them.
-
-    The array goes as text[], which asyncpg encodes without asking the server first (for
-    uuid[] it looks the type up on every new connection: three more statements).
-    """
-    ids = cast(bindparam("ids", type_=ARRAY(Text)), ARRAY(table.c.id.type))
-    return reused(select(table).where(table.c.id == any_(ids)))
-
-
-@lru_cache(maxsize=64)
-def _page(table: Table, where: tuple[ColumnElement[bool], ...], after: bool) -> Select:
-    columns = table.c
-    statement = select(table).where(*where)
-    if after:
-        last = tuple_(
-            bindparam("after_created_at", type_=columns.created_at.type), bindparam("after_id", type_=columns.id.type)
-        )
-        statement = statement.where(tuple_(columns.created_at, columns.id) < last)
-    return reused(statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(bindparam("limit")))
-
-
-@lru_cache(maxsize=64)
-def _count(table: Table, where: tuple[ColumnElement[bool], ...]) -> Select:
-    return select(func.count()).select_from(table).where(*where)

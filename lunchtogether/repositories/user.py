@@ -3,21 +3,24 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, exists, or_, select
 
-from lunchtogether.database import reused
+from lunchtogether.database import PreparedRead
 from lunchtogether.models import AccessToken, User
-from lunchtogether.repositories.base import Keyset, Repository
+from lunchtogether.repositories.base import Keyset, Listing, Repository
 from lunchtogether.schemas.user import UserInDB
 
 _LIKE_ESCAPE = "\\"
 
-# Email or full name containing a pattern, case-insensitively.
-_MATCHING = or_(
-    User.email.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
-    User.full_name.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
+# The users whose email or full name contains a pattern, case-insensitively.
+_MATCHING_USERS = Listing(
+    User.__table__,
+    or_(
+        User.email.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
+        User.full_name.ilike(bindparam("pattern"), escape=_LIKE_ESCAPE),
+    ),
 )
 
-# Checked on every signed-in request, so built once rather than per call.
-_BY_ACCESS_TOKEN = reused(
+# Checked on every signed-in request.
+_BY_ACCESS_TOKEN = PreparedRead(
     select(User.__table__)
     .join(AccessToken, AccessToken.user_id == User.id)
     .where(
@@ -49,10 +52,10 @@ class UserRepository(Repository[UserInDB]):
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
         if not term:
             return await self.get_multi(limit=limit, after=after)
-        return await self.get_multi(limit=limit, after=after, where=(_MATCHING,), parameters=_pattern(term))
+        return await self.get_multi(limit=limit, after=after, listing=_MATCHING_USERS, parameters=_pattern(term))
 
     async def count_search(self, term: str | None) -> int:
-        return await self.count((_MATCHING,), _pattern(term)) if term else await self.count()
+        return await self.count(_MATCHING_USERS, _pattern(term)) if term else await self.count()
 
 
 def _pattern(term: str) -> dict[str, str]:

@@ -1,0 +1,92 @@
+"""The app's database, and the one each request works in: every statement of a request goes through here."""
+
+import asyncio
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Executable
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from lunchtogether.database.reads import NativeRead, PreparedRead
+from lunchtogether.database.statements import StatementObserver
+
+
+class Database:
+    """The app's engine, the same pool seen in autocommit for reads, and its statement observer: all built once."""
+
+    def __init__(self, engine: AsyncEngine, *, native_reads: bool = True) -> None:
+        self.engine = engine
+        # Building this costs as much as a request (it re-registers event listeners):
+        # never per request.
+        self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.statements = StatementObserver.of(engine)
+        self._native_reads = native_reads and engine.dialect.driver == "asyncpg"
+
+    def native(self, read: PreparedRead) -> NativeRead | None:
+        """The asyncpg form of `read`; None where SQLAlchemy runs it."""
+        return read.native(self.engine.dialect) if self._native_reads else None
+
+
+class RequestDatabase:
+    """The database of one request: one statement at a time, connections held only while used.
+
+    graphql-core resolves the top-level fields of a query concurrently, and a connection
+    must not be used by two tasks at once: every statement goes through `connection()`,
+    which queues the callers. A read runs in autocommit on a connection borrowed for that
+    statement, so a single read costs a single statement (no BEGIN/COMMIT) and nothing is
+    held while the request does other work, a password hash say. In `transaction()` (a
+    mutation) the first write begins a transaction on a connection kept until it commits,
+    or rolls back on failure; later reads see its writes.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.dialect_name = database.engine.dialect.name
+        self._reads = database.reads
+        self._writes = database.engine
+        self._in_transaction = False
+        self._writer: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self, *, write: bool = False) -> AsyncGenerator[AsyncConnection]:
+        """Where the next statement runs; outside a transaction a write commits on its own."""
+        async with self._lock:
+            if write and self._in_transaction and self._writer is None:
+                self._writer = await self._writes.connect()
+                await self._writer.begin()
+            if self._writer is not None:
+                yield self._writer
+                return
+            async with (self._writes if write else self._reads).begin() as connection:
+                yield connection
+
+    async def fetch(
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows `statement` returns, each by column name."""
+        if isinstance(statement, PreparedRead):
+            native = self._database.native(statement)
+            if native is not None:
+                async with self._lock:
+                    if self._writer is None:  # else the read must see the transaction's writes
+                        return await native.fetch(self._writes, parameters or {}, self._database.statements)
+            statement = statement.statement
+        async with self.connection(write=write) as connection:
+            return (await connection.execute(statement, parameters)).mappings().all()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncGenerator[None]:
+        """Everything inside commits together; mutations run one at a time, never nested."""
+        if self._in_transaction:
+            raise RuntimeError("transactions do not nest")
+        self._in_transaction = True
+        try:
+            yield
+            if self._writer is not None:
+                await self._writer.commit()
+        finally:
+            writer, self._writer, self._in_transaction = self._writer, None, False
+            if writer is not None:
+                await writer.close()  # rolls back what was not committed
