@@ -175,6 +175,19 @@ async def test_every_response_carries_the_security_headers(client, path):
     response = await client.get(path)
 
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_header_limit_refuses_with_the_same_body_as_the_endpoint(client):
+    too_large = await client.get("/health", headers={"Cookie": "; ".join(f"c{n}=v" for n in range(20_000))})
+    unacceptable = await client.post("/graphql", json={"query": "{ me { id } }"}, headers={"Accept": "text/csv"})
+
+    assert (too_large.status_code, unacceptable.status_code) == (431, 406)
+    for response in (too_large, unacceptable):
+        assert response.headers["content-type"] == "application/json"
+        [error] = response.json()["errors"]
+        assert error == {"message": error["message"], "extensions": {"code": "BAD_REQUEST"}}
+        assert response.json() == {"errors": [error]}
+    assert "headers are larger than" in too_large.json()["errors"][0]["message"]
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"

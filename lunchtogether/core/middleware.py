@@ -1,6 +1,5 @@
 """ASGI middleware: a request id on every request, and one access-log line each."""
 
-import json
 import re
 import time
 import uuid
@@ -9,6 +8,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lunchtogether.core.http_errors import refused_request
 from lunchtogether.core.observability import log_access, request_context
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -88,19 +88,8 @@ class HeaderSizeLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_bytes:
-            body = json.dumps(
-                {
-                    "errors": [
-                        {
-                            "message": f"The request headers are larger than {self.max_bytes} bytes.",
-                            "extensions": {"code": "BAD_REQUEST"},
-                        }
-                    ]
-                }
-            ).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 431, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            message = f"The request headers are larger than {self.max_bytes} bytes."
+            await refused_request(431, message)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from pydantic import ValidationError as PydanticValidationError
 
 from lunchtogether.core.exceptions import DomainError, invalid_input_from_pydantic
+from lunchtogether.core.http_errors import error_body
 
 logger = logging.getLogger("lunchtogether.graphql")
 
@@ -17,7 +18,6 @@ _FOUND_VALUE = re.compile(r"(?<=[Ff]ound): .*$", re.DOTALL)
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 INTERNAL_ERROR_MESSAGE = "Internal server error."
-BAD_REQUEST = "BAD_REQUEST"
 
 
 def is_request_error(error: GraphQLError) -> bool:
@@ -54,7 +54,7 @@ def format_error(error: GraphQLError, *, request_id: str, hide_suggestions: bool
 def internal_error_body(exc: Exception, request_id: str) -> dict[str, Any]:
     """The answer to a failure outside the resolvers: still a GraphQL error, never a bare 500."""
     report_unexpected(exc, where="the request")
-    return {"errors": [{"message": INTERNAL_ERROR_MESSAGE, "extensions": internal_error_extensions(request_id)}]}
+    return error_body(INTERNAL_ERROR_MESSAGE, **internal_error_extensions(request_id))
 
 
 def report_unexpected(exc: BaseException, *, where: object) -> None:
@@ -72,7 +72,3 @@ def _without_variable_values(message: str) -> str:
 
 def internal_error_extensions(request_id: str) -> dict[str, Any]:
     return {"code": INTERNAL_SERVER_ERROR, "requestId": request_id}
-
-
-def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}

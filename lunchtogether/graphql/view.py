@@ -5,11 +5,10 @@ content negotiation, status codes, JSON error bodies for refused requests, the
 request's database, and cookies. Reading the request is `http_request.py`'s.
 """
 
-import json
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -19,11 +18,12 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from lunchtogether.core.http_errors import encode_json, refused_request
 from lunchtogether.core.middleware import request_id_of
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
-from lunchtogether.graphql.errors import BAD_REQUEST, error_body, format_error, internal_error_body, is_request_error
+from lunchtogether.graphql.errors import format_error, internal_error_body, is_request_error
 from lunchtogether.graphql.http_request import JSON, HTTPPolicy, Operation, OperationReader, RefusedRequestError
 from lunchtogether.graphql.limits import operation_names
 from lunchtogether.graphql.pagination import CursorCodec
@@ -38,6 +38,17 @@ EXPLORER_CSP = (
 )
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """One operation's answer, before it is encoded into the response."""
+
+    body: dict[str, Any]
+    # Refused before execution (parse, validation, variables): the spec's "request error".
+    never_executed: bool
+    # The `Set-Cookie` headers its resolvers set, such as login's refresh token.
+    set_cookie_headers: tuple[str, ...]
 
 
 class GraphQLEndpoint:
@@ -74,36 +85,34 @@ class GraphQLEndpoint:
                     return await self._execute(request, operations, media_type)
                 return await self._execute_batch(request, operations, media_type)
         except RefusedRequestError as refused:
-            body = error_body(refused.message, BAD_REQUEST)
-            return Response(encode_json(body), refused.status_code, refused.headers, media_type=JSON)
+            return refused_request(refused.status_code, refused.message, refused.headers)
         except Exception as exc:  # noqa: BLE001 - a failure outside the resolvers is still a GraphQL answer
             return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON)
 
     async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
         """Each operation of a batch runs on its own, one after the other, as if sent alone."""
         results = [await self._run(request, operation) for operation in operations]
-        body = encode_json([body for body, _failed, _cookies in results])
-        response = Response(body, media_type=media_type)
-        for _body, _failed, cookies in results:
-            _copy_cookies(cookies, response)
+        response = Response(encode_json([result.body for result in results]), media_type=media_type)
+        for result in results:
+            _set_cookies(result, response)
         return response
 
     async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
-        body, request_failed, cookies = await self._run(request, operation)
+        result = await self._run(request, operation)
         # The spec's rule: under the new media type a request that never executed is a 4xx.
-        status_code = 400 if request_failed and media_type == GRAPHQL_RESPONSE_JSON else 200
-        response = Response(encode_json(body), status_code=status_code, media_type=media_type)
-        _copy_cookies(cookies, response)
+        status_code = 400 if result.never_executed and media_type == GRAPHQL_RESPONSE_JSON else 200
+        response = Response(encode_json(result.body), status_code=status_code, media_type=media_type)
+        _set_cookies(result, response)
         return response
 
-    async def _run(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool, Response]:
-        """Executes one operation: its body, whether it failed as a request, and its cookies."""
+    async def _run(self, request: Request, operation: Operation) -> OperationResult:
+        """Executes one operation with a request database and a context of its own."""
         name = operation.operation_name
         if name is None:
             names = operation_names(operation.query, self._schema.policy)
             if len(names) > 1:
                 error = {"message": "Must provide operation name if query contains multiple operations."}
-                return {"errors": [error]}, True, Response()
+                return OperationResult(body={"errors": [error]}, never_executed=True, set_cookie_headers=())
             name = names[0] if names else None
         db = RequestDatabase(self._database)
         deps = Dependencies(db, self._services)
@@ -138,21 +147,14 @@ class GraphQLEndpoint:
         finally:
             _note_for_access_log(request, name, context)
         errors: list[GraphQLError] = result.errors or []
-        request_failed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
-        body: dict[str, Any] = {} if request_failed else {"data": result.data}
+        never_executed = result.data is None and bool(errors) and all(is_request_error(e) for e in errors)
+        body: dict[str, Any] = {} if never_executed else {"data": result.data}
         if errors:
             request_id = request_id_of(request)
             hide = self._policy.hide_suggestions
             body["errors"] = [format_error(error, request_id=request_id, hide_suggestions=hide) for error in errors]
-        return body, request_failed, context.response
-
-
-def encode_json(body: object) -> bytes:
-    try:
-        return orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        # A message can quote a client's lone surrogate, which only `json` can escape.
-        return json.dumps(body, separators=(",", ":")).encode()
+        cookies = tuple(context.response.headers.getlist("set-cookie"))
+        return OperationResult(body=body, never_executed=never_executed, set_cookie_headers=cookies)
 
 
 def _note_for_access_log(request: Request, operation_name: str | None, context: Context) -> None:
@@ -162,9 +164,9 @@ def _note_for_access_log(request: Request, operation_name: str | None, context: 
         request.state.user_id = str(user_id)
 
 
-def _copy_cookies(source: Response, target: Response) -> None:
-    for cookie in source.headers.getlist("set-cookie"):
-        target.headers.append("set-cookie", cookie)
+def _set_cookies(result: OperationResult, response: Response) -> None:
+    for header in result.set_cookie_headers:
+        response.headers.append("set-cookie", header)
 
 
 def _negotiate(accept: str | None) -> str:
