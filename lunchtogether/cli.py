@@ -39,6 +39,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD_VARIABLE = "LUNCHTOGETHER_PASSWORD"
 POSTGRESQL_PORT = 5432
 BASE_REVISION = "base"
+# With --workers, uvicorn pings every worker and replaces one that does not answer in time. A
+# worker it has just spawned imports the whole app again first, which on a loaded machine can
+# take longer than uvicorn's default of 5 s: the workers were then killed and restarted in a loop.
+WORKER_HEALTH_CHECK_SECONDS = 30
 
 
 class OperatorError(Exception):
@@ -162,6 +166,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         reload=args.reload,
         workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTH_CHECK_SECONDS,
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
         proxy_headers=False,
         # The app writes its own access line, with the request id.

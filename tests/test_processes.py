@@ -1,6 +1,7 @@
 """`lunchtogether serve` as real processes: several of them share one database, and SIGTERM loses nothing."""
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -23,6 +24,7 @@ GRACE_SECONDS = 10
 SLOW_BCRYPT_ROUNDS = 13
 REGISTRATIONS = 4
 IN_FLIGHT_AFTER = 0.25
+STALLED_SECONDS = 7  # longer than uvicorn's default health check bound
 LOGOUT = "mutation { logout }"
 ME_EMAIL = "{ me { email } }"
 ANN = {"email": "ann@example.com"}
@@ -157,6 +159,30 @@ async def test_processes_share_tokens_and_their_revocation_through_the_database(
 
     assert await first.terminate() == 0
     assert await second.terminate() == 0
+
+
+async def test_a_worker_slow_to_answer_the_health_check_is_not_replaced(launch):
+    """A worker still busy past uvicorn's default 5 s bound, as one that is importing the app on a
+    loaded machine, is given time rather than killed and spawned again."""
+    server = await launch("--workers", "2")
+    workers = await _both_workers(server)
+    os.kill(workers[0], signal.SIGSTOP)
+    try:
+        await asyncio.sleep(STALLED_SECONDS)
+    finally:
+        os.kill(workers[0], signal.SIGCONT)
+    await asyncio.sleep(1)
+
+    assert sorted(_worker_processes(server.process.pid)) == workers
+    assert await server.terminate() == 0
+
+
+async def _both_workers(server: Server) -> list[int]:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while len(workers := sorted(_worker_processes(server.process.pid))) < 2:
+        assert time.monotonic() < deadline, "uvicorn did not spawn two workers"
+        await asyncio.sleep(0.1)
+    return workers
 
 
 async def _ask_me(api: GraphQL, token: str) -> list[dict]:
