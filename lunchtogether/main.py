@@ -51,9 +51,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
-        # Everything built so far lives as long as the process. Frozen, it is left out of
-        # the garbage collector's full passes, which otherwise walk some 130,000 objects
-        # (about 75 ms) every few dozen requests.
+        # Everything built so far lives as long as the process. Frozen, it is left out of the
+        # garbage collector's full passes, which would otherwise walk all of it again and again
+        # while requests wait (docs/performance.md has the size of that heap).
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         yield

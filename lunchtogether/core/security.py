@@ -16,7 +16,7 @@ VERIFIED_TOKENS_KEPT = 4096
 
 
 class PasswordHasher:
-    """bcrypt through passlib, off the event loop: a hash costs tens of milliseconds of CPU."""
+    """bcrypt through passlib, off the event loop: bcrypt is slow on purpose, and would stall it."""
 
     def __init__(self, *, rounds: int, workers: WorkerThreads) -> None:
         self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)

@@ -20,8 +20,8 @@ class WorkerThreads:
     One pool for all of it, so that hashing and image decoding together take at most the
     machine's cores. On Linux the threads run niced: the operating system gives the event
     loop the CPU whenever it has requests to serve, and hashing every cycle left over. With
-    one thread fewer than cores instead, a 2-core machine could not log in 3 users a second
-    (bcrypt cost 12 takes about 330 ms); at the loop's own priority, hashing slowed its requests.
+    one thread fewer than cores instead, a 2-core machine logged in too few users a second
+    (docs/performance.md); at the loop's own priority, hashing slowed its requests.
     """
 
     def __init__(self, size: int | None = None) -> None:

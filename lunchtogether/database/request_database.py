@@ -17,8 +17,8 @@ class Database:
 
     def __init__(self, engine: AsyncEngine, *, native_reads: bool = True) -> None:
         self.engine = engine
-        # Building this costs as much as a request (it re-registers event listeners):
-        # never per request.
+        # Building this copies the engine's options and registers its event listeners again:
+        # work to do once, never per request.
         self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.statements = StatementObserver.of(engine)
         self._native_reads = native_reads and engine.dialect.driver == "asyncpg"

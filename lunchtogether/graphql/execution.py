@@ -18,7 +18,8 @@ middleware manager is not empty): it must see every field.
 
 A value read this way is answered directly when it is one graphql-core would complete
 without an error: a scalar coerced to its output value (an object whose selected fields are
-all such scalars is answered in one go), null for a nullable field, an object's fields
+all such scalars is completed by one loop over them, without graphql-core's per-field
+work), null for a nullable field, an object's fields
 executed. Anything else takes graphql-core's own way, which reads the attribute again: a
 read that raises, a null in a non-null field, an exception held as a value, an awaitable
 (what `DataLoader.load` returns, which graphql-core awaits), a value that does not coerce.
@@ -94,7 +95,8 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """An object whose selected fields are all plain scalars is answered in one go."""
+        """An object whose selected fields are all plain scalars is completed here, field by field
+        in one loop; any other object is graphql-core's."""
         plain = self._plain_fields.get(parent_type)
         if plain is not None and (answers := self._scalar_answers(plain, source_value, grouped_field_set)) is not None:
             return answers

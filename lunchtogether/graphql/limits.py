@@ -3,12 +3,13 @@
 Depth and aliases use Strawberry's own validation rules, checked once graphql-core's
 rules find the document valid, and tokens graphql-core's parser limit. What graphql-core
 has no cheap rule for is checked first, by walking the document once: merging repeated
-fields is quadratic in graphql-core, so 300 copies of one field would cost half a second
-of CPU to refuse. Results are cached per document text.
+fields is quadratic in graphql-core, so a few hundred copies of one field would keep the
+CPU busy for a long while just to refuse them. Results are cached per document text.
 
 It is one extension, not Strawberry's four (MaxTokensLimiter, ParserCache,
 AddValidationRules, ValidationCache): every extension wraps every phase of every
-request, and four of them cost a fifth of a request's CPU.
+request, and four of them added up to a large share of a small request's CPU
+(docs/performance.md).
 """
 
 from collections import Counter
