@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     graphql_batching: bool = False
     graphql_max_batch_size: int = Field(default=10, ge=1)
 
-    # Shortcuts around a library, each measured (docs/performance.md) and each switchable, so that
+    # Shortcuts around a library, each measured (docs/internals.md, docs/performance.md) and each switchable, so that
     # a suspected bug in one can be ruled out in production by turning it off.
     graphql_fast_execution: bool = True  # plain attribute fields read without Strawberry's resolver chain
     database_native_reads: bool = True  # reads built once sent straight to asyncpg on PostgreSQL

@@ -1,12 +1,18 @@
-"""Every test runs against a real PostgreSQL (a database made for this run) and again on SQLite."""
+"""Every feature test runs against a real PostgreSQL (a database made for this run), again on
+SQLite, and again on PostgreSQL with the shortcuts around libraries off (`PASSES`).
+
+Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for one reason."""
 
 import asyncio
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -30,6 +36,23 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgre
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
 
 
+class Pass(NamedTuple):
+    database: str  # "postgresql" or "sqlite"
+    settings: dict[str, object]  # what the pass changes in every app it builds
+
+
+# The library's own way in place of each shortcut: its answers must be the same.
+SHORTCUTS_OFF: dict[str, object] = {"graphql_fast_execution": False, "database_native_reads": False}
+PASSES = {
+    "postgresql": Pass("postgresql", {}),
+    "sqlite": Pass("sqlite", {}),
+    "postgresql-no-shortcuts": Pass("postgresql", SHORTCUTS_OFF),
+}
+# The settings of each pass, by the URL of its database: an app that a test builds on that
+# database (`make_app`, or `make_settings(settings.sqlalchemy_url)`) runs as the pass does.
+_PASS_SETTINGS: dict[str, dict[str, object]] = {}
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "_env_file": None,
@@ -46,12 +69,61 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_login_per_ip": "10000/second",
         "rate_limit_register": "10000/second",
     }
-    return load_settings(**(values | overrides))
+    return load_settings(**(values | _PASS_SETTINGS.get(database_url, {}) | overrides))
 
 
-@pytest.fixture(scope="session", params=["postgresql", "sqlite"])
-def backend(request: pytest.FixtureRequest) -> str:
+@cache
+def postgresql_missing() -> str | None:
+    """Why this run cannot use PostgreSQL, or None when it answers; asked once."""
+
+    async def connect() -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with asyncio.timeout(10), engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    try:
+        # A thread of its own, so that the event loop of the tests is left alone.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, connect()).result()
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set TEST_DATABASE_URL"
+    return None
+
+
+def _needs_postgresql(item: pytest.Item) -> bool:
+    if "create_database" not in getattr(item, "fixturenames", ()):
+        return False
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("suite_pass") if callspec else None
+    return name is None or PASSES[name].database == "postgresql"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skips a test that needs PostgreSQL when there is none, before its fixtures try to connect.
+
+    Skipped here rather than in a fixture, so that the summary says why in one line.
+    """
+    if not _needs_postgresql(item) or (reason := postgresql_missing()) is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", params=list(PASSES))
+def suite_pass(request: pytest.FixtureRequest) -> str:
+    """The name of the pass a test runs in, which its id shows: `test_me[postgresql-no-shortcuts]`."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def backend(suite_pass: str) -> str:
+    """The database of this pass."""
+    return PASSES[suite_pass].database
 
 
 @pytest.fixture(scope="session")
@@ -64,21 +136,16 @@ async def create_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         if backend == "sqlite":
             return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
         name = f"lunchtogether_test_{uuid.uuid4().hex[:12]}"
-        try:
-            async with asyncio.timeout(10), admin.connect() as connection:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        except (OSError, TimeoutError, SQLAlchemyError) as exc:
-            reason = f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set TEST_DATABASE_URL"
-            if os.environ.get("CI"):
-                pytest.fail(f"CI needs PostgreSQL: {reason}")
-            pytest.skip(reason)
+        async with asyncio.timeout(10), admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
     yield create
-    async with admin.connect() as connection:
-        for name in created:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if created:
+        async with admin.connect() as connection:
+            for name in created:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.dispose()
 
 
@@ -100,8 +167,10 @@ async def postgresql_database(create_database: Callable) -> str:
 
 
 @pytest.fixture(scope="session")
-async def settings(backend: str, create_database: Callable) -> Settings:
-    settings = make_settings(await create_database(backend))
+async def settings(suite_pass: str, backend: str, create_database: Callable) -> Settings:
+    url = await create_database(backend)
+    _PASS_SETTINGS[url] = PASSES[suite_pass].settings
+    settings = make_settings(url)
     await migrate(settings)
     return settings
 
@@ -140,6 +209,8 @@ def count_statements(engine: AsyncEngine) -> Callable:
 
     It listens where every statement is observed, whichever path ran it: SQLAlchemy, or
     asyncpg directly for reads declared once (`database.PreparedRead`).
+    In the pass without shortcuts every statement goes through SQLAlchemy, and a test's
+    count must be the same there.
     """
     observer = StatementObserver.of(engine)
 
