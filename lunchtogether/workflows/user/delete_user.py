@@ -25,6 +25,6 @@ class DeleteUserWorkflow:
         user = await self._users.get_by_id(data.user_id)
         if user is None or not await self._users.delete(user.id):
             return DeleteUserOutput(deleted=False)
-        if user.avatar_url:
-            await self._storage.delete(user.avatar_url)
+        if user.avatar_key:
+            await self._storage.delete(user.avatar_key)
         return DeleteUserOutput(deleted=True)

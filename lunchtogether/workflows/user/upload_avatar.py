@@ -41,15 +41,15 @@ class UploadAvatarWorkflow:
         key = avatar_key(image.extension)
         await self._storage.save(key, _single(image.data), content_type=image.content_type)
         try:
-            user = await self._users.update(actor.id, {"avatar_url": key})
+            user = await self._users.update(actor.id, {"avatar_key": key})
         except Exception:
             await self._storage.delete(key)  # nothing refers to it
             raise
         if user is None:
             await self._storage.delete(key)
             raise AuthenticationError
-        if current.avatar_url:
-            await self._storage.delete(current.avatar_url)
+        if current.avatar_key:
+            await self._storage.delete(current.avatar_key)
         return UploadAvatarOutput(user=user)
 
 
