@@ -7,8 +7,6 @@ as `PreparedRead`s: at import, or per repository class in `__init_subclass__`.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -36,14 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from lunchtogether.core.exceptions import ConflictError
 from lunchtogether.database import PreparedRead, RequestDatabase
 from lunchtogether.models import Base
-
-
-@dataclass(frozen=True, slots=True)
-class Keyset:
-    """Where a page ends: rows come newest first, ties broken by the larger id."""
-
-    created_at: datetime
-    id: UUID
+from lunchtogether.schemas.pagination import Keyset
 
 
 class Listing:
