@@ -4,9 +4,10 @@ from pydantic import BaseModel
 
 from lunchtogether.core.storage import Storage
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 
 
-class DeleteUserInput(BaseModel):
+class DeleteUserInput(InputModel):
     user_id: UUID
 
 

@@ -7,10 +7,11 @@ from lunchtogether.core.exceptions import ConflictError, NotFoundError, Permissi
 from lunchtogether.policies.user import can_update_user
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB, UserResponse, UserUpdate
 
 
-class UpdateUserInput(BaseModel):
+class UpdateUserInput(InputModel):
     user_id: UUID
     changes: UserUpdate
 

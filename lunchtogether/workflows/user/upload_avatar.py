@@ -6,10 +6,11 @@ from lunchtogether.core.exceptions import AuthenticationError
 from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.storage import Storage, avatar_key, read_limited
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB, UserResponse
 
 
-class UploadAvatarInput(BaseModel):
+class UploadAvatarInput(InputModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     chunks: AsyncIterator[bytes]
