@@ -4,6 +4,10 @@ Statements are Core statements over the mapped tables and rows come back as froz
 pydantic records: nothing above this layer holds an ORM instance that a rollback
 could expire or a lazy load could touch. Reads run on every request are declared once,
 as `PreparedRead`s: at import, or per repository class in `__init_subclass__`.
+
+Writes (`create`, `update`, `delete`, and whatever goes through `_write`) run in the
+mutation's transaction and the first one begins it; a read runs alone until then, and in
+the transaction afterwards (`RequestDatabase` says why).
 """
 
 from collections.abc import Mapping, Sequence
@@ -132,18 +136,21 @@ class Repository[RecordT: BaseModel]:
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
-        return bool(await self._db.fetch(statement, write=True))
+        return bool(await self._db.fetch_in_transaction(statement))
 
     async def _write(self, statement: Executable) -> RecordT | None:
+        """The row an INSERT or UPDATE … RETURNING wrote, in the mutation's transaction."""
         try:
-            return await self._fetch_one(statement, write=True)
+            return self._first(await self._db.fetch_in_transaction(statement))
         except IntegrityError as exc:
             raise ConflictError(self.conflict_message) from exc
 
     async def _fetch_one(
-        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None
     ) -> RecordT | None:
-        rows = await self._db.fetch(statement, parameters, write=write)
+        return self._first(await self._db.fetch(statement, parameters))
+
+    def _first(self, rows: Sequence[Mapping[str, Any]]) -> RecordT | None:
         return self.record.model_validate(rows[0]) if rows else None
 
     async def _fetch_all(

@@ -36,7 +36,8 @@ class ChangePasswordWorkflow:
     async def execute(self, data: ChangePasswordInput, *, actor: Identity) -> None:
         # Each attempt costs two hashes: counted first, so aliases cannot multiply them.
         await self._limiter.hit(self._limits.change_password_per_user, str(actor.user.id))
-        # Read again: an earlier mutation of the same request may have changed the password.
+        # Read again: an earlier mutation of the same request may have changed the password. The
+        # read runs before the update begins the transaction, so no connection waits on the hashes.
         user = await self._users.get_by_id(actor.user.id)
         if user is None:
             raise AuthenticationError

@@ -36,6 +36,7 @@ class UploadAvatarWorkflow:
         # The size limit holds while reading: an oversized upload is refused, never held whole.
         content = b"".join([chunk async for chunk in read_limited(data.chunks, self._max_upload_size)])
         image = await self._images.avatar(content)
+        # Read before the update begins the transaction, so no connection is held while the file is stored.
         current = await self._users.get_by_id(actor.id)
         if current is None:
             raise AuthenticationError
