@@ -36,9 +36,10 @@ class RequestDatabase:
     which queues the callers. A read (`fetch`) runs in autocommit on a connection borrowed
     for that statement, so a single read costs a single statement (no BEGIN/COMMIT) and
     nothing is held while the request does other work, a password hash say. In
-    `transaction()` (a mutation) the first statement run in the transaction (a write,
-    through `fetch_in_transaction`) begins it on a connection kept until it commits, or
-    rolls back on failure; from then on every read runs in it too, and sees its writes.
+    `transaction()` (a mutation) the first statement that asks for the transaction (a write:
+    `fetch_in_transaction`, `connection(in_transaction=True)`) begins it on a connection kept
+    until it commits, or rolls back on failure; from then on every read runs in it too, and
+    sees its writes.
     """
 
     def __init__(self, database: Database) -> None:
