@@ -26,7 +26,7 @@ USER_COLUMNS = (
     "is_active",
     "is_verified",
     "is_superuser",
-    "avatar_url",
+    "avatar_key",
     "created_at",
     "updated_at",
 )

@@ -8,9 +8,8 @@ import strawberry
 
 from lunchtogether.graphql.connections import Connection, total_count_field
 from lunchtogether.graphql.pagination import CursorCodec
-from lunchtogether.repositories.base import Keyset
 from lunchtogether.schemas.base import RecordModel
-from lunchtogether.schemas.pagination import Count, Page, PageRequest
+from lunchtogether.schemas.pagination import Count, Keyset, Page, PageRequest
 
 CURSORS = CursorCodec("a-secret-of-this-test")
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -1,8 +1,10 @@
 """Migrations go up and down on both databases and agree with the models."""
 
+from uuid import uuid4
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Uuid, column, func, insert, inspect, table, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lunchtogether.models import Base
@@ -27,6 +29,44 @@ async def test_upgrade_downgrade_and_upgrade_again(backend, create_database):
     assert await _tables(settings.sqlalchemy_url) <= {"alembic_version"}
     await migrate(settings)
     assert await _tables(settings.sqlalchemy_url) >= {"users", "access_tokens"}
+
+
+async def _avatar_and_tokens(url: str, column: str) -> tuple[str, int]:
+    """The one user's avatar, read from `column`, and how many access tokens are left."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            avatar = (await connection.execute(text(f"SELECT {column} FROM users"))).scalar_one()
+            tokens = (await connection.execute(text("SELECT count(*) FROM access_tokens"))).scalar_one()
+            return avatar, tokens
+    finally:
+        await engine.dispose()
+
+
+async def test_renaming_avatar_url_to_avatar_key_keeps_the_data_both_ways(backend, create_database):
+    settings = make_settings(await create_database(backend))
+    await migrate(settings, "0001")
+    user_id = uuid4()
+    # The tables as revision 0001 made them; Uuid columns let SQLAlchemy store ids each database's way.
+    users = table("users", *[column(name) for name in ("email", "hashed_password", "full_name", "avatar_url")])
+    users.append_column(column("id", Uuid()))
+    tokens = table("access_tokens", column("id", Uuid()), column("user_id", Uuid()), column("expires_at"))
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(users).values(
+                    id=user_id, email="ann@example.com", hashed_password="x", full_name="Ann", avatar_url="a.png"
+                )
+            )
+            await connection.execute(insert(tokens).values(id=uuid4(), user_id=user_id, expires_at=func.now()))
+    finally:
+        await engine.dispose()
+
+    await migrate(settings)
+    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_key") == ("a.png", 1)
+    await migrate(settings, "0001", downgrade=True)
+    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_url") == ("a.png", 1)
 
 
 async def test_the_models_and_the_migrations_agree(settings):

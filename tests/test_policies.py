@@ -16,7 +16,7 @@ def _user(number: int, *, superuser: bool = False) -> UserResponse:
         id=UUID(int=number),
         email=f"user{number}@example.com",
         full_name="Someone",
-        avatar_url=None,
+        avatar_key=None,
         is_active=True,
         is_verified=True,
         is_superuser=superuser,

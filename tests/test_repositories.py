@@ -9,8 +9,8 @@ import pytest
 from lunchtogether.core.exceptions import ConflictError
 from lunchtogether.database import Database, ExecutedStatement, RequestDatabase, StatementObserver
 from lunchtogether.repositories.access_token import AccessTokenRepository
-from lunchtogether.repositories.base import Keyset
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.pagination import Keyset
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from lunchtogether.dependencies import Dependencies
 from lunchtogether.graphql.extensions import Transactional, transactional
 from lunchtogether.graphql.schema import build_schema
 from lunchtogether.models import User
+from lunchtogether.repositories.user import UserRepository
 
 
 def test_every_mutation_field_of_the_live_schema_runs_in_a_transaction(settings):
@@ -105,3 +106,22 @@ async def test_without_the_transaction_the_same_mutation_half_commits(app, engin
     left_behind = await _run_failing_mutation(_fails_after_a_write(), app, engine)
 
     assert left_behind == 1
+
+
+async def _emails(engine: AsyncEngine) -> list[str]:
+    """The users' emails as another connection sees them: committed rows only."""
+    async with engine.connect() as connection:
+        return list((await connection.execute(select(User.email))).scalars())
+
+
+@pytest.mark.usefixtures("client")
+async def test_reads_join_the_transaction_once_a_write_has_begun_it(engine):
+    db = RequestDatabase(Database(engine))
+    users = UserRepository(db)
+
+    async with db.transaction():
+        assert await users.get_by_email("ann@example.com") is None  # before any write: alone, in autocommit
+        created = await users.create({"email": "ann@example.com", "hashed_password": "x", "full_name": "Ann"})
+        assert await users.get_by_id(created.id) == created  # in the transaction: sees its uncommitted write
+        assert await _emails(engine) == []
+    assert await _emails(engine) == ["ann@example.com"]

@@ -34,8 +34,7 @@ class AttemptLimits:
 
 class AttemptLimiter:
     def __init__(self, redis_url: str | None = None) -> None:
-        self._storage = _storage(redis_url)
-        self._strategy = MovingWindowRateLimiter(self._storage)
+        self._strategy = MovingWindowRateLimiter(_storage(redis_url))
 
     async def hit(self, limit: Limit, key: str) -> None:
         """Counts one attempt under `key`; raises RateLimitedError once the window is full."""
@@ -43,9 +42,6 @@ class AttemptLimiter:
             return
         stats = await self._strategy.get_window_stats(limit.rate, limit.name, key)
         raise RateLimitedError(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
-
-    async def reset(self) -> None:
-        await self._storage.reset()
 
 
 def _storage(redis_url: str | None) -> Storage:

@@ -33,11 +33,13 @@ class RequestDatabase:
 
     graphql-core resolves the top-level fields of a query concurrently, and a connection
     must not be used by two tasks at once: every statement goes through `connection()`,
-    which queues the callers. A read runs in autocommit on a connection borrowed for that
-    statement, so a single read costs a single statement (no BEGIN/COMMIT) and nothing is
-    held while the request does other work, a password hash say. In `transaction()` (a
-    mutation) the first write begins a transaction on a connection kept until it commits,
-    or rolls back on failure; later reads see its writes.
+    which queues the callers. A read (`fetch`) runs in autocommit on a connection borrowed
+    for that statement, so a single read costs a single statement (no BEGIN/COMMIT) and
+    nothing is held while the request does other work, a password hash say. In
+    `transaction()` (a mutation) the first statement that asks for the transaction (a write:
+    `fetch_in_transaction`, `connection(in_transaction=True)`) begins it on a connection kept
+    until it commits, or rolls back on failure; from then on every read runs in it too, and
+    sees its writes.
     """
 
     def __init__(self, database: Database) -> None:
@@ -50,22 +52,29 @@ class RequestDatabase:
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def connection(self, *, write: bool = False) -> AsyncGenerator[AsyncConnection]:
-        """Where the next statement runs; outside a transaction a write commits on its own."""
+    async def connection(self, *, in_transaction: bool = False) -> AsyncGenerator[AsyncConnection]:
+        """Where the next statement runs.
+
+        `in_transaction` puts it in the mutation's transaction, beginning that here if it has
+        not begun: what every write needs, so that a mutation commits whole or not at all.
+        Outside a mutation such a statement commits on its own. Without it the statement is a
+        read, in the transaction only once that has begun, else alone in autocommit.
+        """
         async with self._lock:
-            if write and self._in_transaction and self._writer is None:
+            if in_transaction and self._in_transaction and self._writer is None:
                 self._writer = await self._writes.connect()
                 await self._writer.begin()
             if self._writer is not None:
                 yield self._writer
                 return
-            async with (self._writes if write else self._reads).begin() as connection:
+            async with (self._writes if in_transaction else self._reads).begin() as connection:
                 yield connection
 
     async def fetch(
-        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None
     ) -> Sequence[Mapping[str, Any]]:
-        """The rows `statement` returns, each by column name."""
+        """The rows a read returns, each by column name: in the transaction once one has begun, so that
+        it sees the mutation's writes, else alone in autocommit."""
         if isinstance(statement, PreparedRead):
             native = self._database.native(statement)
             if native is not None:
@@ -73,7 +82,15 @@ class RequestDatabase:
                     if self._writer is None:  # else the read must see the transaction's writes
                         return await native.fetch(self._writes, parameters or {}, self._database.statements)
             statement = statement.statement
-        async with self.connection(write=write) as connection:
+        async with self.connection() as connection:
+            return (await connection.execute(statement, parameters)).mappings().all()
+
+    async def fetch_in_transaction(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows a statement of the mutation's transaction returns: a write's RETURNING, or a
+        read that must be part of the transaction (`SELECT … FOR UPDATE`). See `connection`."""
+        async with self.connection(in_transaction=True) as connection:
             return (await connection.execute(statement, parameters)).mappings().all()
 
     @asynccontextmanager

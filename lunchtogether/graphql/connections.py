@@ -1,6 +1,6 @@
 """Relay connections: the lists a client pages through with `first` and `after`.
 
-Pages are keyset pages (`repositories.base.Keyset`) of records that have a `created_at`
+Pages are keyset pages (`schemas.pagination.Keyset`) of records that have a `created_at`
 and an `id`; a cursor is the signed keyset of its row. A second connection, a group's
 members say, takes a type and a field:
 
@@ -29,8 +29,7 @@ from uuid import UUID
 import strawberry
 
 from lunchtogether.graphql.pagination import CursorCodec
-from lunchtogether.repositories.base import Keyset
-from lunchtogether.schemas.pagination import Count, Page
+from lunchtogether.schemas.pagination import Count, Keyset, Page
 
 
 class KeysetRecord(Protocol):

@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from lunchtogether.core.exceptions import InvalidInputError
-from lunchtogether.repositories.base import Keyset
+from lunchtogether.schemas.pagination import Keyset
 
 _MAC_BYTES = 12
 

@@ -35,7 +35,7 @@ class UserType:
             id=strawberry.ID(str(user.id)),
             email=user.email if show_email else None,
             full_name=user.full_name,
-            avatar_key=user.avatar_url,
+            avatar_key=user.avatar_key,
             is_active=user.is_active,
             is_verified=user.is_verified,
             is_superuser=user.is_superuser,

@@ -21,4 +21,5 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    # A key in `core.storage`, not a URL: the storage backend makes the URL when one is shown.
+    avatar_key: Mapped[str | None] = mapped_column(String(2048))

@@ -27,6 +27,6 @@ class AccessTokenRepository(Repository[AccessTokenInDB]):
             .where(*where, AccessToken.revoked_at.is_(None))  # ty: ignore[invalid-argument-type]
             .values(revoked_at=now)
         )
-        async with self._db.connection(write=True) as connection:
+        async with self._db.connection(in_transaction=True) as connection:
             result = await connection.execute(statement)
         return result.rowcount

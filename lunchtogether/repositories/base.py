@@ -4,11 +4,13 @@ Statements are Core statements over the mapped tables and rows come back as froz
 pydantic records: nothing above this layer holds an ORM instance that a rollback
 could expire or a lazy load could touch. Reads run on every request are declared once,
 as `PreparedRead`s: at import, or per repository class in `__init_subclass__`.
+
+Writes (`create`, `update`, `delete`, and whatever goes through `_write`) run in the
+mutation's transaction and the first one begins it; a read runs alone until then, and in
+the transaction afterwards (`RequestDatabase` says why).
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -36,14 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from lunchtogether.core.exceptions import ConflictError
 from lunchtogether.database import PreparedRead, RequestDatabase
 from lunchtogether.models import Base
-
-
-@dataclass(frozen=True, slots=True)
-class Keyset:
-    """Where a page ends: rows come newest first, ties broken by the larger id."""
-
-    created_at: datetime
-    id: UUID
+from lunchtogether.schemas.pagination import Keyset
 
 
 class Listing:
@@ -141,18 +136,21 @@ class Repository[RecordT: BaseModel]:
 
     async def delete(self, id: UUID) -> bool:
         statement = delete(self.table).where(self.table.c.id == id).returning(self.table.c.id)
-        return bool(await self._db.fetch(statement, write=True))
+        return bool(await self._db.fetch_in_transaction(statement))
 
     async def _write(self, statement: Executable) -> RecordT | None:
+        """The row an INSERT or UPDATE … RETURNING wrote, in the mutation's transaction."""
         try:
-            return await self._fetch_one(statement, write=True)
+            return self._first(await self._db.fetch_in_transaction(statement))
         except IntegrityError as exc:
             raise ConflictError(self.conflict_message) from exc
 
     async def _fetch_one(
-        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None, *, write: bool = False
+        self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None
     ) -> RecordT | None:
-        rows = await self._db.fetch(statement, parameters, write=write)
+        return self._first(await self._db.fetch(statement, parameters))
+
+    def _first(self, rows: Sequence[Mapping[str, Any]]) -> RecordT | None:
         return self.record.model_validate(rows[0]) if rows else None
 
     async def _fetch_all(

@@ -5,7 +5,8 @@ from sqlalchemy import bindparam, exists, or_, select
 
 from lunchtogether.database import PreparedRead
 from lunchtogether.models import AccessToken, User
-from lunchtogether.repositories.base import Keyset, Listing, Repository
+from lunchtogether.repositories.base import Listing, Repository
+from lunchtogether.schemas.pagination import Keyset
 from lunchtogether.schemas.user import UserInDB
 
 _LIKE_ESCAPE = "\\"

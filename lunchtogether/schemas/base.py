@@ -2,7 +2,12 @@ from pydantic import BaseModel, ConfigDict
 
 
 class InputModel(BaseModel):
-    """Client input, already typed by GraphQL: strict, so nothing is coerced behind its back."""
+    """What a workflow is given, and the client input it is made of: the one base of every input.
+
+    Callers (resolvers, the CLI, the request's authentication) hand over values already typed,
+    a UUID as a UUID: strict, so nothing is coerced behind their back. Frozen, so a workflow
+    cannot change what its caller passed.
+    """
 
     model_config = ConfigDict(frozen=True, strict=True)
 

@@ -1,5 +1,8 @@
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Self
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +14,14 @@ MAX_SEARCH_LENGTH = 100
 
 PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
 SearchTerm = Annotated[SafeText, Field(max_length=MAX_SEARCH_LENGTH)]
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a page ends: rows come newest first, ties broken by the larger id."""
+
+    created_at: datetime
+    id: UUID
 
 
 class PageRequest(InputModel):

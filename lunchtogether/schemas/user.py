@@ -67,7 +67,8 @@ class UserResponse(RecordModel):
     id: UUID
     email: str
     full_name: str
-    avatar_url: str | None
+    avatar_key: str | None
+    """Where the avatar is in `core.storage`; None without one. Its URL is the storage backend's to make."""
     is_active: bool
     is_verified: bool
     is_superuser: bool

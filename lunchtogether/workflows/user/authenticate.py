@@ -5,10 +5,11 @@ from pydantic import BaseModel
 
 from lunchtogether.core.security import TokenCodec
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB
 
 
-class AuthenticateInput(BaseModel):
+class AuthenticateInput(InputModel):
     token: str
 
 

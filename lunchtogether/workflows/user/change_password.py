@@ -1,7 +1,5 @@
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
 from lunchtogether.core.exceptions import AuthenticationError, InvalidInputError
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher
@@ -15,10 +13,6 @@ from lunchtogether.workflows.user.authenticate import Identity
 class ChangePasswordInput(InputModel):
     current_password: Password
     new_password: NewPassword
-
-
-class ChangePasswordOutput(BaseModel):
-    revoked_tokens: int
 
 
 class ChangePasswordWorkflow:
@@ -39,10 +33,11 @@ class ChangePasswordWorkflow:
         self._limiter = limiter
         self._limits = limits
 
-    async def execute(self, data: ChangePasswordInput, *, actor: Identity) -> ChangePasswordOutput:
+    async def execute(self, data: ChangePasswordInput, *, actor: Identity) -> None:
         # Each attempt costs two hashes: counted first, so aliases cannot multiply them.
         await self._limiter.hit(self._limits.change_password_per_user, str(actor.user.id))
-        # Read again: an earlier mutation of the same request may have changed the password.
+        # Read again: an earlier mutation of the same request may have changed the password. The
+        # read runs before the update begins the transaction, so no connection waits on the hashes.
         user = await self._users.get_by_id(actor.user.id)
         if user is None:
             raise AuthenticationError
@@ -51,5 +46,4 @@ class ChangePasswordWorkflow:
         if password_resembles_email(data.new_password, user.email):
             raise InvalidInputError({"newPassword": PASSWORD_IS_EMAIL})
         await self._users.update(user.id, {"hashed_password": await self._hasher.hash(data.new_password)})
-        revoked = await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)
-        return ChangePasswordOutput(revoked_tokens=revoked)
+        await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)

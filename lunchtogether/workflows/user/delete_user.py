@@ -4,9 +4,10 @@ from pydantic import BaseModel
 
 from lunchtogether.core.storage import Storage
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 
 
-class DeleteUserInput(BaseModel):
+class DeleteUserInput(InputModel):
     user_id: UUID
 
 
@@ -25,6 +26,6 @@ class DeleteUserWorkflow:
         user = await self._users.get_by_id(data.user_id)
         if user is None or not await self._users.delete(user.id):
             return DeleteUserOutput(deleted=False)
-        if user.avatar_url:
-            await self._storage.delete(user.avatar_url)
+        if user.avatar_key:
+            await self._storage.delete(user.avatar_key)
         return DeleteUserOutput(deleted=True)

@@ -3,10 +3,11 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserResponse
 
 
-class GetUsersInput(BaseModel):
+class GetUsersInput(InputModel):
     ids: list[UUID]
 
 

@@ -1,7 +1,6 @@
-from lunchtogether.repositories.base import Keyset
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.base import InputModel
-from lunchtogether.schemas.pagination import Page, PageSize, SearchTerm
+from lunchtogether.schemas.pagination import Keyset, Page, PageSize, SearchTerm
 from lunchtogether.schemas.user import UserResponse
 
 

@@ -1,18 +1,13 @@
 from datetime import UTC, datetime
 from uuid import UUID
 
-from pydantic import BaseModel
-
 from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.schemas.base import InputModel
 
 
-class LogoutInput(BaseModel):
+class LogoutInput(InputModel):
     token_id: UUID | None
     """The token that authenticated the request; None when signed out."""
-
-
-class LogoutOutput(BaseModel):
-    revoked: bool
 
 
 class LogoutWorkflow:
@@ -21,7 +16,6 @@ class LogoutWorkflow:
     def __init__(self, *, access_tokens: AccessTokenRepository) -> None:
         self._access_tokens = access_tokens
 
-    async def execute(self, data: LogoutInput) -> LogoutOutput:
-        if data.token_id is None:
-            return LogoutOutput(revoked=False)
-        return LogoutOutput(revoked=await self._access_tokens.revoke(data.token_id, now=datetime.now(UTC)))
+    async def execute(self, data: LogoutInput) -> None:
+        if data.token_id is not None:
+            await self._access_tokens.revoke(data.token_id, now=datetime.now(UTC))

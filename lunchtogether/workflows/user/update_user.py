@@ -7,10 +7,11 @@ from lunchtogether.core.exceptions import ConflictError, NotFoundError, Permissi
 from lunchtogether.policies.user import can_update_user
 from lunchtogether.repositories.access_token import AccessTokenRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB, UserResponse, UserUpdate
 
 
-class UpdateUserInput(BaseModel):
+class UpdateUserInput(InputModel):
     user_id: UUID
     changes: UserUpdate
 
@@ -30,6 +31,8 @@ class UpdateUserWorkflow:
         # Before the lookup, so that a refusal tells a non-superuser nothing of other ids.
         if not can_update_user(actor, data.user_id, data.changes):
             raise PermissionDeniedError
+        # These reads run before the update begins the transaction. What changes in between is
+        # still caught there: a deleted target updates no row, a taken email breaks the unique index.
         target = await self._users.get_by_id(data.user_id)
         if target is None:
             raise NotFoundError("No user has this id.")
