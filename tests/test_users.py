@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import gc
+import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -275,3 +277,19 @@ async def test_requests_cancelled_mid_read_leave_the_pool_healthy(postgresql_dat
     await app.state.services.close()
 
     assert all(me is not None for me in answers)
+
+
+async def test_fields_cancelled_by_a_failed_sibling_give_their_connections_back(api, engine, caplog):
+    """graphql-core cancels a query's other fields when a non-null one fails, mid-read included."""
+    user, token = await api.signed_up("viewer@example.com")
+    query = f'{{ user(id: "{user["id"]}") {{ id }} users(first: 0) {{ totalCount }} }}'
+
+    with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+        for _ in range(5):
+            assert code(await api(query, token=token)) == "BAD_USER_INPUT"
+        async with asyncio.timeout(5):  # the cancelled fields finish their clean-up after the answer
+            while engine.pool.checkedout():  # noqa: ASYNC110 - the pool has no event to wait on
+                await asyncio.sleep(0.01)
+        gc.collect()
+
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("sqlalchemy.pool")] == []

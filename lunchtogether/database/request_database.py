@@ -62,13 +62,17 @@ class RequestDatabase:
         """
         async with self._lock:
             if in_transaction and self._in_transaction and self._writer is None:
-                self._writer = await self._writes.connect()
-                await self._writer.begin()
+                self._writer = await _checkout(self._writes)
+                await self._writer.begin()  # cancelled here, `transaction()` still closes it
             if self._writer is not None:
                 yield self._writer
                 return
-            async with (self._writes if in_transaction else self._reads).begin() as connection:
-                yield connection
+            connection = await _checkout(self._writes if in_transaction else self._reads)
+            try:
+                async with connection.begin():
+                    yield connection
+            finally:
+                await asyncio.shield(connection.close())
 
     async def fetch(
         self, statement: Executable | PreparedRead, parameters: Mapping[str, Any] | None = None
@@ -107,3 +111,22 @@ class RequestDatabase:
             writer, self._writer, self._in_transaction = self._writer, None, False
             if writer is not None:
                 await writer.close()  # rolls back what was not committed
+
+
+async def _checkout(engine: AsyncEngine) -> AsyncConnection:
+    """A connection from the pool, handed out whole even when the caller is cancelled meanwhile.
+
+    graphql-core cancels the sibling fields of a non-null field that failed, wherever they are.
+    SQLAlchemy's own checkout can be cancelled after the pool lent the connection and before
+    anyone holds it (aiosqlite awaits its thread there, to set the isolation level), leaving a
+    connection that nobody returns. Here the checkout finishes in a task of its own, and a
+    cancelled caller closes what it brought back before passing the cancellation on.
+    """
+    checkout = asyncio.ensure_future(engine.connect().start())
+    try:
+        return await asyncio.shield(checkout)
+    except asyncio.CancelledError:
+        await asyncio.wait({checkout})
+        if not checkout.cancelled() and checkout.exception() is None:
+            await checkout.result().close()
+        raise
