@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.support import LOGIN, ME, PASSWORD, REGISTER, code, error
+from tests.support import LOGIN, ME, PASSWORD, REGISTER, TEST_SECRET, code, error
 
 LOGOUT = "mutation { logout }"
 
@@ -71,7 +70,7 @@ async def test_register_names_the_bad_field(api, field, value, bad_field):
     assert set(error(result)["extensions"]["fields"]) == {bad_field}
 
 
-async def test_login_sets_an_httponly_lax_cookie_and_returns_the_token(api, client):
+async def test_login_sets_an_httponly_lax_cookie_and_returns_the_token(api):
     await api.register("ann@example.com")
 
     response = await api.post(LOGIN, {"input": {"email": "Ann@Example.com", "password": PASSWORD}})
@@ -139,7 +138,7 @@ async def test_logout_revokes_the_token_on_the_server(api, client):
     assert await api.me(token) is None  # a copy kept elsewhere no longer works
 
 
-async def test_logout_revokes_the_cookie_token(api, client):
+async def test_logout_revokes_the_cookie_token(api):
     await api.register("ann@example.com")
     token = await api.login("ann@example.com")
 

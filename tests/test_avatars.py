@@ -11,8 +11,7 @@ import pytest
 from PIL import Image
 
 from lunchtogether.cli import delete_account
-from tests.conftest import make_settings
-from tests.support import GraphQL, code, error
+from tests.support import GraphQL, code, error, make_settings
 
 UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
 PREFLIGHT = {"Apollo-Require-Preflight": "true"}
@@ -66,7 +65,7 @@ def upload_root(settings) -> Path:
     return Path(settings.upload_dir)
 
 
-async def test_a_png_round_trips_re_encoded_and_served(api, upload_root):
+async def test_a_png_round_trips_re_encoded_and_served(api):
     _, token = await api.signed_up("ann@example.com")
 
     response = await upload(api, image("PNG", mode="RGBA"), token=token)

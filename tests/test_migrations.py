@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lunchtogether.models import Base
-from tests.conftest import make_settings, migrate
+from tests.support import make_settings, migrate
 
 
 async def _tables(url: str) -> set[str]:

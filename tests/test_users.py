@@ -10,12 +10,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import event, update
 
-from lunchtogether.cli import register_user
 from lunchtogether.main import create_app
 from lunchtogether.models import User
-from lunchtogether.workflows.user.register import RegisterInput
-from tests.conftest import make_settings
-from tests.support import PASSWORD, GraphQL, code, error
+from tests.support import GraphQL, code, error, make_settings, make_superuser
 
 # A well-formed cursor whose signature is zeros.
 UNSIGNED_CURSOR = (
@@ -30,11 +27,6 @@ query Users($first: Int, $after: String, $search: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }"""
-
-
-async def make_superuser(settings, api, email: str = "root@example.com") -> str:
-    await register_user(settings, RegisterInput(email=email, password=PASSWORD, full_name="Root"), superuser=True)
-    return await api.login(email)
 
 
 async def test_user_and_users_require_sign_in(api):
