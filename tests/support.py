@@ -4,6 +4,7 @@ and talking to the app the way a client does (GraphQL documents over HTTP).
 Tests and conftest.py import from here only; no test imports another test module or conftest."""
 
 import asyncio
+import io
 import json
 import os
 import tempfile
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+from PIL import Image
 
 from alembic import command
 from lunchtogether.cli import alembic_config, register_user
@@ -145,3 +147,15 @@ async def make_superuser(settings: Settings, api: GraphQL, email: str = "root@ex
     """A superuser, made as an operator makes one (there is no API for it), and a token of theirs."""
     await register_user(settings, RegisterInput(email=email, password=PASSWORD, full_name="Root"), superuser=True)
     return await api.login(email)
+
+
+def image(format: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", **options: object) -> bytes:
+    """An image file of `format`, as a client would upload it."""
+    output = io.BytesIO()
+    Image.new(mode, size, "teal").save(output, format=format, **options)
+    return output.getvalue()
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file under a local storage's root."""
+    return sorted(path for path in root.rglob("*") if path.is_file())

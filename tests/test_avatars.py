@@ -11,16 +11,10 @@ import pytest
 from PIL import Image
 
 from lunchtogether.cli import delete_account
-from tests.support import GraphQL, code, error, make_settings
+from tests.support import GraphQL, code, error, image, make_settings, stored_files
 
 UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
 PREFLIGHT = {"Apollo-Require-Preflight": "true"}
-
-
-def image(format: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", **options: object) -> bytes:
-    output = io.BytesIO()
-    Image.new(mode, size, "teal").save(output, format=format, **options)
-    return output.getvalue()
 
 
 async def upload(
@@ -54,10 +48,6 @@ class LazyZeros(io.RawIOBase):
         size = self.remaining if size < 0 else min(size, self.remaining)
         self.remaining -= size
         return b"\x00" * size
-
-
-def stored_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*") if path.is_file())
 
 
 @pytest.fixture
