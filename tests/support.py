@@ -120,6 +120,11 @@ class GraphQL:
         assert "errors" not in result, result
         return result["data"]["login"]["accessToken"]
 
+    async def can_log_in(self, email: str, *, password: str = PASSWORD) -> bool:
+        """Whether these credentials sign in now; `login` is for when they must."""
+        result = await self(LOGIN, {"input": {"email": email, "password": password}})
+        return "errors" not in result and bool(result["data"]["login"]["accessToken"])
+
     async def signed_up(self, email: str, *, full_name: str = "Test User") -> tuple[dict, str]:
         """A new user and a token of theirs."""
         user = await self.register(email, full_name=full_name)

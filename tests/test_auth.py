@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from lunchtogether.core.security import TokenCodec
 from tests.support import LOGIN, ME, PASSWORD, REGISTER, TEST_SECRET, code, error
 
 LOGOUT = "mutation { logout }"
@@ -202,11 +203,12 @@ async def test_garbage_in_the_cookie_signs_out(api, client):
 
 
 def test_a_verified_token_still_expires():
-    from lunchtogether.core.security import TokenCodec
-
     codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(seconds=1))
-    issued = codec.issue(uuid.uuid4(), now=datetime.now(UTC) - timedelta(seconds=2))
+    user_id = uuid.uuid4()
+    expired = codec.issue(user_id, now=datetime.now(UTC) - timedelta(seconds=2))
+    fresh = codec.issue(user_id)
 
-    assert codec.decode(issued.token) is None
-    fresh = codec.issue(uuid.uuid4())
-    assert codec.decode(fresh.token) == codec.decode(fresh.token) is not None
+    assert codec.decode(expired.token) is None
+    claims = codec.decode(fresh.token)
+    assert claims is not None
+    assert (claims.user_id, claims.token_id) == (user_id, fresh.token_id)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from lunchtogether.cli import delete_account
+from lunchtogether.core.storage import S3Storage
 from tests.support import GraphQL, code, error, image, make_settings, stored_files
 
 UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
@@ -247,8 +248,6 @@ async def test_avatars_on_s3_compatible_storage(make_app, moto_endpoint):
         s3_access_key_id="testing",
         s3_secret_access_key="testing",
     )
-    from lunchtogether.core.storage import S3Storage
-
     creator = S3Storage(bucket=bucket, endpoint_url=moto_endpoint, access_key="testing", secret_key="testing")
     s3 = await creator.client()
     await s3.create_bucket(Bucket=bucket)

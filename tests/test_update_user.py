@@ -24,7 +24,7 @@ async def test_a_user_updates_their_own_name_and_email(api):
     updated = result["data"]["updateUser"]
     assert (updated["fullName"], updated["email"]) == ("Ann B", "ann.b@example.com")
     assert updated["updatedAt"] > ann["updatedAt"]
-    assert await api.login("ann.b@example.com")
+    assert await api.can_log_in("ann.b@example.com")
 
 
 async def test_omitted_fields_stay_and_explicit_nulls_are_refused(api):
@@ -84,7 +84,7 @@ async def test_deactivation_signs_the_user_out_everywhere_for_good(api, settings
     assert error(login)["message"] == "Wrong email or password."
     await api(UPDATE, {"id": bob["id"], "input": {"isActive": True}}, token=root)
     assert await api.me(bob_token) is None  # reactivation revives no old token
-    assert await api.login("bob@example.com")
+    assert await api.can_log_in("bob@example.com")
 
 
 async def test_taking_another_users_email_is_a_conflict(api):
@@ -117,7 +117,7 @@ async def test_change_password_keeps_this_session_and_revokes_the_others(api):
     assert result == {"data": {"changePassword": True}}
     assert await api.me(current) is not None
     assert await api.me(other) is None
-    assert await api.login("ann@example.com", password="a new long secret")
+    assert await api.can_log_in("ann@example.com", password="a new long secret")
     assert code(await api(LOGIN, {"input": {"email": "ann@example.com", "password": PASSWORD}})) == "UNAUTHENTICATED"
 
 
@@ -138,7 +138,7 @@ async def test_change_password_names_the_bad_field(api, current, new, bad_field)
 
     assert code(result) == "BAD_USER_INPUT"
     assert set(error(result)["extensions"]["fields"]) == {bad_field}
-    assert await api.login("ann@example.com")  # the password is unchanged
+    assert await api.can_log_in("ann@example.com")  # the password is unchanged
 
 
 async def test_change_password_requires_sign_in(api):

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import event, update
 
+from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.main import create_app
 from lunchtogether.models import User
 from tests.support import GraphQL, code, error, make_settings, make_superuser
@@ -147,8 +148,6 @@ async def test_users_refuses_bad_arguments_by_name(api, variables, bad_field):
 
 
 async def test_a_cursor_from_a_forged_signature_is_refused(api, settings):
-    from lunchtogether.graphql.pagination import CursorCodec
-
     _, token = await api.signed_up("viewer@example.com")
     page = await api(USERS, {"first": 1}, token=token)
     cursor = page["data"]["users"]["edges"][0]["cursor"]
