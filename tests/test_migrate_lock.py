@@ -22,8 +22,7 @@ async def _migrate(database_url: str, cwd: Path) -> tuple[int, str]:
         sys.executable, "-m", "lunchtogether", "migrate", cwd=cwd, env=environment, stderr=asyncio.subprocess.PIPE
     )
     _stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, stderr.decode()
+    return await process.wait(), stderr.decode()
 
 
 async def _queued_on_the_lock(engine: AsyncEngine, count: int) -> None:
