@@ -1,4 +1,4 @@
-"""The rules of each workflow, checked on the workflow itself, without GraphQL or HTTP in between.
+"""The rules of each user workflow, checked on the workflow itself, without GraphQL or HTTP in between.
 
 Workflows are built as a request builds them (`Dependencies` on a `RequestDatabase`), on the database
 of the pass; the ones that write run inside `db.transaction()`, as a mutation does. Their files go
