@@ -1,8 +1,10 @@
 """Fixtures. Every feature test runs against a real PostgreSQL (a database made for this run), again on
-SQLite, and again on PostgreSQL with the shortcuts around libraries off (`support.PASSES`).
+SQLite, and again on PostgreSQL with the shortcuts around libraries off (`support.PASSES`). A test
+that sets the shortcuts itself names its passes instead: `@pytest.mark.parametrize("suite_pass",
+[...], indirect=True)`, as test_differential.py does.
 
 A test that uses the database of its pass (the `settings` fixture, or anything built on it: `app`,
-`engine`, `client`, `api`, `make_app`, `deps`) starts with every table empty: `empty_tables` is
+`engine`, `client`, `api`, `make_app`, and what tests build on them) starts with every table empty: `empty_tables` is
 autouse and does it for exactly those tests, so no fixture asks for another one for that side
 effect, and a pure unit test builds no app. A test on a `postgresql_database` of its own starts
 from a fresh database anyway.
