@@ -4,10 +4,10 @@ that sets the shortcuts itself names its passes instead: `@pytest.mark.parametri
 [...], indirect=True)`, as test_differential.py does.
 
 A test that uses the database of its pass (the `settings` fixture, or anything built on it: `app`,
-`engine`, `client`, `api`, `make_app`, and what tests build on them) starts with every table empty: `empty_tables` is
-autouse and does it for exactly those tests, so no fixture asks for another one for that side
-effect, and a pure unit test builds no app. A test on a `postgresql_database` of its own starts
-from a fresh database anyway.
+`engine`, `client`, `api`, `make_app` and the fixtures of test modules on top of them) starts with
+every table empty: `empty_tables` is autouse and does it for exactly those tests, so that no fixture
+asks for another one for that side effect, and a pure unit test builds no app. A test on a
+`postgresql_database` of its own starts from a fresh database anyway.
 
 Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for one reason.
 
