@@ -111,7 +111,6 @@ async def _emails(engine: AsyncEngine) -> list[str]:
         return list((await connection.execute(select(User.email))).scalars())
 
 
-@pytest.mark.usefixtures("client")
 async def test_reads_join_the_transaction_once_a_write_has_begun_it(engine):
     db = RequestDatabase(Database(engine))
     users = UserRepository(db)

@@ -26,7 +26,7 @@ from lunchtogether.core.exceptions import (
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.models import AccessToken
-from lunchtogether.repositories.base import Keyset
+from lunchtogether.schemas.pagination import Keyset
 from lunchtogether.schemas.user import UserResponse, UserUpdate
 from lunchtogether.workflows.user.authenticate import AuthenticateInput, Identity
 from lunchtogether.workflows.user.change_password import ChangePasswordInput
