@@ -1,18 +1,26 @@
-"""Every feature test runs against a real PostgreSQL (a database made for this run), again on
-SQLite, and again on PostgreSQL with the shortcuts around libraries off (`PASSES`).
+"""Fixtures. Every feature test runs against a real PostgreSQL (a database made for this run), again on
+SQLite, and again on PostgreSQL with the shortcuts around libraries off (`support.PASSES`). A test
+that sets the shortcuts itself names its passes instead: `@pytest.mark.parametrize("suite_pass",
+[...], indirect=True)`, as test_differential.py does.
 
-Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for one reason."""
+A test that uses the database of its pass (the `settings` fixture, or anything built on it: `app`,
+`engine`, `client`, `api`, `make_app` and the fixtures of test modules on top of them) starts with
+every table empty: `empty_tables` is autouse and does it for exactly those tests, so that no fixture
+asks for another one for that side effect, and a pure unit test builds no app. A test on a
+`postgresql_database` of its own starts from a fresh database anyway.
+
+Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for one reason.
+
+Helpers shared by tests live in tests/support.py, not here."""
 
 import asyncio
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 import httpx
 import pytest
@@ -23,53 +31,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
-from alembic import command
-from lunchtogether.cli import alembic_config
-from lunchtogether.config import Settings, load_settings
+from lunchtogether.config import Settings
 from lunchtogether.database import ExecutedStatement, StatementObserver
 from lunchtogether.main import create_app
 from lunchtogether.models import Base
-from tests.support import GraphQL
-
-UPLOAD_DIR = tempfile.mkdtemp(prefix="lunchtogether-test-uploads-")
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
-
-
-class Pass(NamedTuple):
-    database: str  # "postgresql" or "sqlite"
-    settings: dict[str, object]  # what the pass changes in every app it builds
-
-
-# The library's own way in place of each shortcut: its answers must be the same.
-SHORTCUTS_OFF: dict[str, object] = {"graphql_fast_execution": False, "database_native_reads": False}
-PASSES = {
-    "postgresql": Pass("postgresql", {}),
-    "sqlite": Pass("sqlite", {}),
-    "postgresql-no-shortcuts": Pass("postgresql", SHORTCUTS_OFF),
-}
-# The settings of each pass, by the URL of its database: an app that a test builds on that
-# database (`make_app`, or `make_settings(settings.sqlalchemy_url)`) runs as the pass does.
-_PASS_SETTINGS: dict[str, dict[str, object]] = {}
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "_env_file": None,
-        "environment": "development",
-        "database_url": database_url,
-        "jwt_secret_key": TEST_SECRET,
-        "bcrypt_rounds": 4,
-        "cors_origins": "http://localhost:5173",
-        "sentry_dsn": None,
-        "log_level": "WARNING",
-        "upload_dir": UPLOAD_DIR,
-        # Limits are tested where they are the subject, on apps of their own.
-        "rate_limit_login_per_email": "10000/second",
-        "rate_limit_login_per_ip": "10000/second",
-        "rate_limit_register": "10000/second",
-    }
-    return load_settings(**(values | _PASS_SETTINGS.get(database_url, {}) | overrides))
+from tests.support import PASS_SETTINGS, PASSES, POSTGRES_URL, GraphQL, make_settings, migrate
 
 
 @cache
@@ -149,14 +115,6 @@ async def create_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     await admin.dispose()
 
 
-async def migrate(settings: Settings, revision: str = "head", *, downgrade: bool = False) -> None:
-    config = alembic_config(settings)
-    config.attributes["configure_logger"] = False
-    step = command.downgrade if downgrade else command.upgrade
-    # env.py runs its own event loop, so it gets a thread of its own.
-    await asyncio.to_thread(step, config, revision)
-
-
 @pytest.fixture
 async def postgresql_database(create_database: Callable) -> str:
     """A migrated PostgreSQL database of the test's own, for what only a database server has
@@ -169,7 +127,7 @@ async def postgresql_database(create_database: Callable) -> str:
 @pytest.fixture(scope="session")
 async def settings(suite_pass: str, backend: str, create_database: Callable) -> Settings:
     url = await create_database(backend)
-    _PASS_SETTINGS[url] = PASSES[suite_pass].settings
+    PASS_SETTINGS[url] = PASSES[suite_pass].settings
     settings = make_settings(url)
     await migrate(settings)
     return settings
@@ -188,11 +146,26 @@ def engine(app: Starlette) -> AsyncEngine:
     return app.state.engine
 
 
+@pytest.fixture(autouse=True)
+def empty_tables(request: pytest.FixtureRequest) -> None:
+    """Empties the database of the pass before each test that uses it; see the module's docstring.
+
+    Synchronous, so that it can ask for `emptied_tables` (async, and on the app) only where needed.
+    """
+    if "settings" in request.fixturenames:
+        request.getfixturevalue("emptied_tables")
+
+
 @pytest.fixture
-async def client(app: Starlette, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+async def emptied_tables(engine: AsyncEngine) -> None:
+    """Every row of every table deleted, children before parents."""
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -236,7 +209,7 @@ def project_root() -> Path:
 
 
 @pytest.fixture
-async def make_app(settings: Settings, client: httpx.AsyncClient) -> AsyncIterator[Callable]:
+async def make_app(settings: Settings) -> AsyncIterator[Callable]:
     """Builds apps on this run's database with settings of a test's own; each gets a client."""
     apps: list[Starlette] = []
     clients: list[httpx.AsyncClient] = []

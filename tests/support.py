@@ -1,12 +1,73 @@
-"""Talking to the app the way a client does: GraphQL documents over HTTP."""
+"""What the tests share, in one place: the settings of a test app, the passes the suite runs in,
+and talking to the app the way a client does (GraphQL documents over HTTP).
 
+Tests and conftest.py import from here only; no test imports another test module or conftest."""
+
+import asyncio
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
+from PIL import Image
+
+from alembic import command
+from lunchtogether.cli import alembic_config, register_user
+from lunchtogether.config import Settings, load_settings
+from lunchtogether.workflows.user.register import RegisterInput
+
+UPLOAD_DIR = tempfile.mkdtemp(prefix="lunchtogether-test-uploads-")
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
+
+
+class Pass(NamedTuple):
+    database: str  # "postgresql" or "sqlite"
+    settings: dict[str, object]  # what the pass changes in every app it builds
+
+
+# The library's own way in place of each shortcut: its answers must be the same.
+SHORTCUTS_OFF: dict[str, object] = {"graphql_fast_execution": False, "database_native_reads": False}
+PASSES = {
+    "postgresql": Pass("postgresql", {}),
+    "sqlite": Pass("sqlite", {}),
+    "postgresql-no-shortcuts": Pass("postgresql", SHORTCUTS_OFF),
+}
+# The settings of each pass, by the URL of its database (conftest's `settings` fills it): an app
+# that a test builds on that database (`make_app`, or `make_settings(settings.sqlalchemy_url)`)
+# runs as the pass does.
+PASS_SETTINGS: dict[str, dict[str, object]] = {}
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "_env_file": None,
+        "environment": "development",
+        "database_url": database_url,
+        "jwt_secret_key": TEST_SECRET,
+        "bcrypt_rounds": 4,
+        "cors_origins": "http://localhost:5173",
+        "sentry_dsn": None,
+        "log_level": "WARNING",
+        "upload_dir": UPLOAD_DIR,
+        # Limits are tested where they are the subject, on apps of their own.
+        "rate_limit_login_per_email": "10000/second",
+        "rate_limit_login_per_ip": "10000/second",
+        "rate_limit_register": "10000/second",
+    }
+    return load_settings(**(values | PASS_SETTINGS.get(database_url, {}) | overrides))
+
+
+async def migrate(settings: Settings, revision: str = "head", *, downgrade: bool = False) -> None:
+    config = alembic_config(settings)
+    config.attributes["configure_logger"] = False
+    step = command.downgrade if downgrade else command.upgrade
+    # env.py runs its own event loop, so it gets a thread of its own.
+    await asyncio.to_thread(step, config, revision)
+
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -59,6 +120,11 @@ class GraphQL:
         assert "errors" not in result, result
         return result["data"]["login"]["accessToken"]
 
+    async def can_log_in(self, email: str, *, password: str = PASSWORD) -> bool:
+        """Whether these credentials sign in now; `login` is for when they must."""
+        result = await self(LOGIN, {"input": {"email": email, "password": password}})
+        return "errors" not in result and bool(result["data"]["login"]["accessToken"])
+
     async def signed_up(self, email: str, *, full_name: str = "Test User") -> tuple[dict, str]:
         """A new user and a token of theirs."""
         user = await self.register(email, full_name=full_name)
@@ -80,3 +146,21 @@ def error(result: dict) -> dict:
 
 def code(result: dict) -> str:
     return error(result)["extensions"]["code"]
+
+
+async def make_superuser(settings: Settings, api: GraphQL, email: str = "root@example.com") -> str:
+    """A superuser, made as an operator makes one (there is no API for it), and a token of theirs."""
+    await register_user(settings, RegisterInput(email=email, password=PASSWORD, full_name="Root"), superuser=True)
+    return await api.login(email)
+
+
+def image(format: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", **options: object) -> bytes:
+    """An image file of `format`, as a client would upload it."""
+    output = io.BytesIO()
+    Image.new(mode, size, "teal").save(output, format=format, **options)
+    return output.getvalue()
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file under a local storage's root."""
+    return sorted(path for path in root.rglob("*") if path.is_file())

@@ -11,17 +11,11 @@ import pytest
 from PIL import Image
 
 from lunchtogether.cli import delete_account
-from tests.conftest import make_settings
-from tests.support import GraphQL, code, error
+from lunchtogether.core.storage import S3Storage
+from tests.support import GraphQL, code, error, image, make_settings, stored_files
 
 UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
 PREFLIGHT = {"Apollo-Require-Preflight": "true"}
-
-
-def image(format: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", **options: object) -> bytes:
-    output = io.BytesIO()
-    Image.new(mode, size, "teal").save(output, format=format, **options)
-    return output.getvalue()
 
 
 async def upload(
@@ -57,16 +51,12 @@ class LazyZeros(io.RawIOBase):
         return b"\x00" * size
 
 
-def stored_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*") if path.is_file())
-
-
 @pytest.fixture
 def upload_root(settings) -> Path:
     return Path(settings.upload_dir)
 
 
-async def test_a_png_round_trips_re_encoded_and_served(api, upload_root):
+async def test_a_png_round_trips_re_encoded_and_served(api):
     _, token = await api.signed_up("ann@example.com")
 
     response = await upload(api, image("PNG", mode="RGBA"), token=token)
@@ -258,8 +248,6 @@ async def test_avatars_on_s3_compatible_storage(make_app, moto_endpoint):
         s3_access_key_id="testing",
         s3_secret_access_key="testing",
     )
-    from lunchtogether.core.storage import S3Storage
-
     creator = S3Storage(bucket=bucket, endpoint_url=moto_endpoint, access_key="testing", secret_key="testing")
     s3 = await creator.client()
     await s3.create_bucket(Bucket=bucket)

@@ -15,13 +15,12 @@ from typing import Any
 
 import graphql
 import httpx
+import pytest
 from graphql import GraphQLField, GraphQLObjectType, Undefined, get_named_type
 
-from lunchtogether.cli import register_user
 from lunchtogether.config import Settings
 from lunchtogether.graphql.schema import export_schema
-from lunchtogether.workflows.user.register import RegisterInput
-from tests.support import PASSWORD, GraphQL
+from tests.support import GraphQL, make_superuser
 
 QUERIES = int(os.environ.get("DIFFERENTIAL_QUERIES", "200"))
 SEED = int(os.environ.get("DIFFERENTIAL_SEED", "20261204"))
@@ -163,16 +162,16 @@ class Documents:
 async def _values(api: GraphQL, settings: Settings) -> Values:
     names = ["Ann Lee", "Bob Test", "Cy 100%", "Dee_Underscore", "Eve Annex"]
     users = [await api.register(f"user{n}@example.com", full_name=name) for n, name in enumerate(names)]
-    await register_user(
-        settings, RegisterInput(email="root@example.com", password=PASSWORD, full_name="Root"), superuser=True
-    )
-    user, superuser = await api.login("user0@example.com"), await api.login("root@example.com")
+    superuser = await make_superuser(settings, api)
+    user = await api.login("user0@example.com")
     tokens = [None, "not-a-token", user, user, user, superuser, superuser]
     page = await api("{ users(first: 3) { edges { cursor } } }", token=user)
     cursors = [edge["cursor"] for edge in page["data"]["users"]["edges"]]
     return Values(user_ids=[user["id"] for user in users], cursors=cursors, tokens=tokens)
 
 
+# The test sets both ways itself, so the pass without shortcuts would only repeat the PostgreSQL one.
+@pytest.mark.parametrize("suite_pass", ["postgresql", "sqlite"], indirect=True)
 async def test_every_shortcut_on_and_all_of_them_off_answer_the_same(make_app, settings):
     shortcuts = make_app(graphql_fast_execution=True, database_native_reads=True)
     library = make_app(graphql_fast_execution=False, database_native_reads=False)

@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from lunchtogether.main import create_app
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 LEAKS = ("Traceback", "sqlalchemy", "asyncpg", "sqlite", "psycopg", "SELECT", "INSERT", "Exception", 'File "')
 FUZZ = hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

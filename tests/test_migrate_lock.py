@@ -9,8 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from lunchtogether.cli import alembic_config
-from tests.conftest import TEST_SECRET, make_settings
-from tests.support import python_environment
+from tests.support import TEST_SECRET, make_settings, python_environment
 
 MIGRATE_SECONDS = 30
 MIGRATION_LOCK_KEY = 7_361_245_190  # alembic/env.py's
@@ -23,8 +22,7 @@ async def _migrate(database_url: str, cwd: Path) -> tuple[int, str]:
         sys.executable, "-m", "lunchtogether", "migrate", cwd=cwd, env=environment, stderr=asyncio.subprocess.PIPE
     )
     _stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, stderr.decode()
+    return await process.wait(), stderr.decode()
 
 
 async def _queued_on_the_lock(engine: AsyncEngine, count: int) -> None:

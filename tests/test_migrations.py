@@ -8,7 +8,7 @@ from sqlalchemy import Uuid, column, func, insert, inspect, table, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lunchtogether.models import Base
-from tests.conftest import make_settings, migrate
+from tests.support import make_settings, migrate
 
 
 async def _tables(url: str) -> set[str]:

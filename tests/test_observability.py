@@ -27,8 +27,7 @@ from lunchtogether.core.security import TokenCodec
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.main import create_app
 from lunchtogether.repositories.user import UserRepository
-from tests.conftest import TEST_SECRET, make_settings
-from tests.support import LOGIN, ME, PASSWORD, code
+from tests.support import LOGIN, ME, PASSWORD, TEST_SECRET, code, make_settings
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
 VARIABLE_PASSWORD = "variable-password-6f1c2"

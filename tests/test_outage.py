@@ -8,8 +8,7 @@ import pytest
 
 from lunchtogether.core.security import TokenCodec
 from lunchtogether.main import create_app
-from tests.conftest import TEST_SECRET, make_settings
-from tests.support import ME
+from tests.support import ME, TEST_SECRET, make_settings
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
 

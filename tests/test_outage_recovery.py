@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from lunchtogether.main import create_app
-from tests.conftest import make_settings
-from tests.support import ME, GraphQL, code
+from tests.support import ME, GraphQL, code, make_settings
 
 # Small on purpose: a test waits for each of them.
 TIMEOUTS = {

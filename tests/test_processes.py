@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import TEST_SECRET, UPLOAD_DIR
-from tests.support import REGISTER, GraphQL, python_environment
+from tests.support import REGISTER, TEST_SECRET, UPLOAD_DIR, GraphQL, python_environment
 
 STARTUP_SECONDS = 60  # importing the app takes seconds on a busy machine, and a worker imports it again
 GRACE_SECONDS = 10

@@ -4,12 +4,11 @@ import httpx
 import pytest
 
 from lunchtogether.main import create_app
-from tests.conftest import make_settings
-from tests.support import GraphQL, code
+from tests.support import GraphQL, code, make_settings
 
 
 @pytest.fixture
-async def production_api(settings, client):
+async def production_api(settings):
     app = create_app(make_settings(settings.sqlalchemy_url, environment="production"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as production_client:

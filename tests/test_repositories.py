@@ -14,7 +14,7 @@ from lunchtogether.schemas.pagination import Keyset
 
 
 @pytest.fixture
-def users(client, engine):
+def users(engine):
     return UserRepository(RequestDatabase(Database(engine)))
 
 
@@ -57,7 +57,7 @@ def observed(engine):
     observer.remove_listener(statements.append)
 
 
-async def test_each_statement_is_observed_once_on_the_way_it_went(client, engine, backend, observed):
+async def test_each_statement_is_observed_once_on_the_way_it_went(engine, backend, observed):
     users = UserRepository(RequestDatabase(Database(engine)))
     tokens = AccessTokenRepository(RequestDatabase(Database(engine)))
     created = await users.create(_values("ann@example.com"))
@@ -77,7 +77,7 @@ async def test_each_statement_is_observed_once_on_the_way_it_went(client, engine
     assert not any(statement.failed for statement in observed)
 
 
-async def test_a_failed_statement_is_observed_as_failed(client, engine, observed):
+async def test_a_failed_statement_is_observed_as_failed(engine, observed):
     users = UserRepository(RequestDatabase(Database(engine)))
     await users.create(_values("ann@example.com"))
 
@@ -90,7 +90,7 @@ async def test_a_failed_statement_is_observed_as_failed(client, engine, observed
     ]
 
 
-async def test_reads_sent_to_asyncpg_return_what_sqlalchemy_returns(client, engine):
+async def test_reads_sent_to_asyncpg_return_what_sqlalchemy_returns(engine):
     """The shortcut and the library's way, side by side on the same rows (on SQLite both are SQLAlchemy's)."""
     native, library = (UserRepository(RequestDatabase(Database(engine, native_reads=on))) for on in (True, False))
     tokens = AccessTokenRepository(RequestDatabase(Database(engine)))

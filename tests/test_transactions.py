@@ -4,7 +4,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -93,14 +92,12 @@ async def _run_failing_mutation(mutation_type: type, app: Starlette, engine: Asy
         return (await connection.execute(select(func.count()).select_from(User))).scalar_one()
 
 
-@pytest.mark.usefixtures("client")
 async def test_a_mutation_that_fails_after_a_write_leaves_nothing_committed(app, engine):
     left_behind = await _run_failing_mutation(transactional(_fails_after_a_write()), app, engine)
 
     assert left_behind == 0
 
 
-@pytest.mark.usefixtures("client")
 async def test_without_the_transaction_the_same_mutation_half_commits(app, engine):
     """What `transactional` prevents: each write would commit on its own."""
     left_behind = await _run_failing_mutation(_fails_after_a_write(), app, engine)
@@ -114,7 +111,6 @@ async def _emails(engine: AsyncEngine) -> list[str]:
         return list((await connection.execute(select(User.email))).scalars())
 
 
-@pytest.mark.usefixtures("client")
 async def test_reads_join_the_transaction_once_a_write_has_begun_it(engine):
     db = RequestDatabase(Database(engine))
     users = UserRepository(db)

@@ -12,12 +12,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import event, update
 
-from lunchtogether.cli import register_user
+from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.main import create_app
 from lunchtogether.models import User
-from lunchtogether.workflows.user.register import RegisterInput
-from tests.conftest import make_settings
-from tests.support import PASSWORD, GraphQL, code, error
+from tests.support import GraphQL, code, error, make_settings, make_superuser
 
 # A well-formed cursor whose signature is zeros.
 UNSIGNED_CURSOR = (
@@ -32,11 +30,6 @@ query Users($first: Int, $after: String, $search: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }"""
-
-
-async def make_superuser(settings, api, email: str = "root@example.com") -> str:
-    await register_user(settings, RegisterInput(email=email, password=PASSWORD, full_name="Root"), superuser=True)
-    return await api.login(email)
 
 
 async def test_user_and_users_require_sign_in(api):
@@ -157,8 +150,6 @@ async def test_users_refuses_bad_arguments_by_name(api, variables, bad_field):
 
 
 async def test_a_cursor_from_a_forged_signature_is_refused(api, settings):
-    from lunchtogether.graphql.pagination import CursorCodec
-
     _, token = await api.signed_up("viewer@example.com")
     page = await api(USERS, {"first": 1}, token=token)
     cursor = page["data"]["users"]["edges"][0]["cursor"]
