@@ -60,7 +60,7 @@ class GraphQLEndpoint:
         database: Database,
         policy: HTTPPolicy,
     ) -> None:
-        self._schema = schema
+        self._api_schema = schema
         self._services = services
         self._database = database
         self._policy = policy
@@ -109,7 +109,7 @@ class GraphQLEndpoint:
         """Executes one operation with a request database and a context of its own."""
         name = operation.operation_name
         if name is None:
-            names = operation_names(operation.query, self._schema.policy)
+            names = operation_names(operation.query, self._api_schema.policy)
             if len(names) > 1:
                 error = {"message": "Must provide operation name if query contains multiple operations."}
                 return OperationResult(body={"errors": [error]}, never_executed=True, set_cookie_headers=())
@@ -125,7 +125,7 @@ class GraphQLEndpoint:
             cookies=self._cookies,
         )
         try:
-            result = await self._schema.execute(
+            result = await self._api_schema.execute(
                 operation.query,
                 variable_values=operation.variables,
                 context_value=context,
