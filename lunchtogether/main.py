@@ -29,6 +29,9 @@ from lunchtogether.graphql.schema import build_schema
 from lunchtogether.graphql.view import GraphQLEndpoint
 
 READINESS_TIMEOUT_SECONDS = 2.0
+# What Apollo Client sends when an app names itself (`clientAwareness`): refused in a
+# preflight, they would fail every request of such an app on another origin.
+APOLLO_CLIENT_AWARENESS_HEADERS = ("apollographql-client-name", "apollographql-client-version")
 
 logger = logging.getLogger("lunchtogether")
 # A request allocates thousands of short-lived objects: a larger young generation lets
@@ -76,7 +79,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_origins=settings.allowed_origins,
                 allow_credentials=True,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, *PREFLIGHT_HEADERS],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    REQUEST_ID_HEADER,
+                    *PREFLIGHT_HEADERS,
+                    *APOLLO_CLIENT_AWARENESS_HEADERS,
+                ],
                 expose_headers=[REQUEST_ID_HEADER],
                 max_age=600,
             ),

@@ -162,6 +162,21 @@ async def test_cors_answers_configured_origins_with_credentials_only(client):
     assert "access-control-allow-origin" not in simple.headers
 
 
+async def test_cors_lets_apollo_client_name_itself(client):
+    """Apollo Client's `clientAwareness` adds two headers that a preflight must allow."""
+    preflight = {
+        "Origin": "http://localhost:5173",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,apollographql-client-name,apollographql-client-version",
+    }
+
+    answer = await client.options("/graphql", headers=preflight)
+
+    assert answer.status_code == 200
+    allowed = {name.strip().lower() for name in answer.headers["access-control-allow-headers"].split(",")}
+    assert {"apollographql-client-name", "apollographql-client-version"} <= allowed
+
+
 async def test_health_is_ok_and_ready_checks_the_database(client):
     health = await client.get("/health")
     ready = await client.get("/health/ready")
