@@ -14,12 +14,9 @@ Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for
 Helpers shared by tests live in tests/support.py, not here."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from functools import cache
 from pathlib import Path
 
 import httpx
@@ -27,7 +24,6 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
@@ -35,32 +31,14 @@ from lunchtogether.config import Settings
 from lunchtogether.database import ExecutedStatement, StatementObserver
 from lunchtogether.main import create_app
 from lunchtogether.models import Base
-from tests.support import PASS_SETTINGS, PASSES, POSTGRES_URL, GraphQL, make_settings, migrate
+from tests.support import PASS_SETTINGS, PASSES, POSTGRES_URL, GraphQL, make_settings, migrate, require_postgresql
 
-
-@cache
-def postgresql_missing() -> str | None:
-    """Why this run cannot use PostgreSQL, or None when it answers; asked once."""
-
-    async def connect() -> None:
-        engine = create_async_engine(POSTGRES_URL)
-        try:
-            async with asyncio.timeout(10), engine.connect():
-                pass
-        finally:
-            await engine.dispose()
-
-    try:
-        # A thread of its own, so that the event loop of the tests is left alone.
-        with ThreadPoolExecutor(max_workers=1) as thread:
-            thread.submit(asyncio.run, connect()).result()
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:
-        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set TEST_DATABASE_URL"
-    return None
+# A test that asks for one of these runs against PostgreSQL (`postgresql_server`: test_cli's).
+POSTGRESQL_FIXTURES = frozenset({"create_database", "postgresql_server"})
 
 
 def _needs_postgresql(item: pytest.Item) -> bool:
-    if "create_database" not in getattr(item, "fixturenames", ()):
+    if not POSTGRESQL_FIXTURES & set(getattr(item, "fixturenames", ())):
         return False
     callspec = getattr(item, "callspec", None)
     name = callspec.params.get("suite_pass") if callspec else None
@@ -73,11 +51,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     Skipped here rather than in a fixture, so that the summary says why in one line.
     """
-    if not _needs_postgresql(item) or (reason := postgresql_missing()) is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs PostgreSQL: {reason}")
-    pytest.skip(reason)
+    if _needs_postgresql(item):
+        require_postgresql()
 
 
 @pytest.fixture(scope="session", params=list(PASSES))

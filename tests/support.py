@@ -8,11 +8,16 @@ import io
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import pytest
 from PIL import Image
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import command
 from lunchtogether.cli import alembic_config, register_user
@@ -22,6 +27,39 @@ from lunchtogether.workflows.user.register import RegisterInput
 UPLOAD_DIR = tempfile.mkdtemp(prefix="lunchtogether-test-uploads-")
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
+
+
+@cache
+def postgresql_missing() -> str | None:
+    """Why this run cannot use PostgreSQL, or None when it answers; asked once."""
+
+    async def connect() -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with asyncio.timeout(10), engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    try:
+        # A thread of its own, so that the event loop of the tests is left alone.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, connect()).result()
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set TEST_DATABASE_URL"
+    return None
+
+
+def require_postgresql() -> None:
+    """Skips the calling test when PostgreSQL does not answer (under `CI` fails it instead).
+
+    Every test that needs PostgreSQL is skipped from here, so the run's summary says why in one line.
+    """
+    if (reason := postgresql_missing()) is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs PostgreSQL: {reason}")
+    pytest.skip(reason)
 
 
 class Pass(NamedTuple):

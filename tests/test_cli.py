@@ -24,7 +24,7 @@ from lunchtogether.cli import PASSWORD_VARIABLE, _parser, alembic_config, delete
 from lunchtogether.config import Settings, load_settings
 from lunchtogether.graphql.schema import export_schema
 from lunchtogether.workflows.user.register import RegisterInput
-from tests.support import PASSWORD, python_environment
+from tests.support import PASSWORD, python_environment, require_postgresql
 
 
 def run(*args: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess:
@@ -116,12 +116,7 @@ def one_line(finished: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture
 def postgresql_server() -> None:
-    try:
-        socket.create_connection((POSTGRESQL.host or "127.0.0.1", POSTGRESQL.port or 5432), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL at {POSTGRESQL.host}")
-        pytest.skip(f"no PostgreSQL at {POSTGRESQL.host}")
+    require_postgresql()
 
 
 @pytest.fixture
