@@ -16,9 +16,9 @@ from starlette.requests import Request
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 
 from lunchtogether.config import Settings
+from lunchtogether.core.http_errors import JSON_MEDIA_TYPE
 from lunchtogether.core.network import Network, parse_networks
 
-JSON = "application/json"
 MULTIPART = "multipart/form-data"
 # Content types a cross-site form can send without a CORS preflight (Apollo Server's CSRF rule).
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
@@ -101,11 +101,11 @@ class OperationReader:
                 "This request has a content type a browser form could send, so it needs a non-empty "
                 "'Apollo-Require-Preflight' or 'X-Apollo-Operation-Name' header (CSRF protection).",
             )
-        if content_type == JSON:
+        if content_type == JSON_MEDIA_TYPE:
             return self._operations(_parse_json(await self._read_body(request)))
         if content_type == MULTIPART:
             return self._operations(await self._read_multipart(request, cleanup))
-        raise RefusedRequestError(415, f"Send the operation as {JSON} (or {MULTIPART} with files).")
+        raise RefusedRequestError(415, f"Send the operation as {JSON_MEDIA_TYPE} (or {MULTIPART} with files).")
 
     def _operations(self, data: object) -> Operation | list[Operation]:
         if not isinstance(data, list):

@@ -18,13 +18,13 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from lunchtogether.core.http_errors import encode_json, refused_request
+from lunchtogether.core.http_errors import JSON_MEDIA_TYPE, encode_json, refused_request
 from lunchtogether.core.middleware import request_id_of
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
 from lunchtogether.graphql.errors import format_error, internal_error_body, is_request_error
-from lunchtogether.graphql.http_request import JSON, HTTPPolicy, Operation, OperationReader, RefusedRequestError
+from lunchtogether.graphql.http_request import HTTPPolicy, Operation, OperationReader, RefusedRequestError
 from lunchtogether.graphql.limits import operation_names
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
@@ -87,7 +87,7 @@ class GraphQLEndpoint:
         except RefusedRequestError as refused:
             return refused_request(refused.status_code, refused.message, refused.headers)
         except Exception as exc:  # noqa: BLE001 - a failure outside the resolvers is still a GraphQL answer
-            return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON)
+            return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON_MEDIA_TYPE)
 
     async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
         """Each operation of a batch runs on its own, one after the other, as if sent alone."""
@@ -172,13 +172,13 @@ def _set_cookies(result: OperationResult, response: Response) -> None:
 def _negotiate(accept: str | None) -> str:
     """`application/graphql-response+json` when the client takes it, else `application/json`."""
     if not accept:
-        return JSON
+        return JSON_MEDIA_TYPE
     media_types = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
     if GRAPHQL_RESPONSE_JSON in media_types:
         return GRAPHQL_RESPONSE_JSON
-    if media_types & {JSON, "application/*", "*/*"}:
-        return JSON
-    raise RefusedRequestError(406, f"This endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}.")
+    if media_types & {JSON_MEDIA_TYPE, "application/*", "*/*"}:
+        return JSON_MEDIA_TYPE
+    raise RefusedRequestError(406, f"This endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON_MEDIA_TYPE}.")
 
 
 def _wants_explorer(request: Request) -> bool:
