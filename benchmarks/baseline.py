@@ -46,13 +46,13 @@ _FIRST = re.compile(r"users\(first:\s*(\d+)")
 _ALIASED_USER = re.compile(r'(\w+)\s*:\s*user\(id:\s*"([^"]*)"\)')
 
 AUTHENTICATE = """SELECT u.id, u.email, u.full_name, u.created_at
-FROM users u JOIN access_tokens t ON t.user_id = u.id
+FROM users u JOIN sessions t ON t.user_id = u.id
 WHERE t.id = $1 AND u.id = $2 AND t.revoked_at IS NULL AND t.expires_at > $3 AND u.is_active
 """
 USERS_PAGE = "SELECT id, full_name, created_at FROM users ORDER BY created_at DESC, id DESC LIMIT $1"
 USERS_BY_ID = "SELECT id, full_name FROM users WHERE id = ANY($1::uuid[])"
 USER_BY_EMAIL = "SELECT id, hashed_password, is_active FROM users WHERE email = $1"
-INSERT_TOKEN = "INSERT INTO access_tokens (id, user_id, expires_at) VALUES ($1, $2, $3)"
+INSERT_TOKEN = "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)"
 
 
 class CursorCodec:

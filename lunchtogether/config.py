@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 DEVELOPMENT_JWT_SECRET = "development-only-secret-do-not-use-in-production"
 DEVELOPMENT_DATABASE_URL = "sqlite+aiosqlite:///./lunchtogether.db"
 DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://localhost:3000")
+DEVELOPMENT_EMAIL_FROM = "LunchTogether <no-reply@localhost>"
 MIN_SECRET_BYTES = 32
 
 _ASYNCPG_URL = "postgresql+asyncpg://"
@@ -28,6 +29,7 @@ _REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 _CHECKS_THAT_NAME_THE_VALUE = frozenset({"value_error", "assertion_error"})
 
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+EmailBackend = Literal["console", "smtp"]
 
 
 class Environment(StrEnum):
@@ -60,7 +62,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     jwt_secret_key: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"  # the secret is shared: HMAC only
-    jwt_access_token_expire_minutes: int = Field(default=60, ge=1)
+    jwt_access_token_expire_minutes: int = Field(default=60, ge=1)  # a token's lifetime: a session's idle limit
+    session_max_age_days: float = Field(default=30, gt=0)  # no session outlives its login by more, however used
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     upload_dir: str = "uploads"
     max_upload_size: int = Field(default=10 * 1024 * 1024, ge=1)
@@ -75,6 +78,19 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_public_url: str | None = None  # where clients fetch objects; default: the endpoint's bucket URL
     sentry_dsn: str | None = None
+
+    # Email (README: "Accounts"). Unset backend: console in development; production must choose smtp.
+    email_backend: EmailBackend | None = None
+    email_from: str | None = None  # unset in development: DEVELOPMENT_EMAIL_FROM; required in production
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(default=10.0, gt=0)  # seconds for each exchange with the mail server
+    frontend_url: str = "http://localhost:5173"  # the base of every link in a message
+    email_verification_ttl_hours: float = Field(default=48, gt=0)
+    password_reset_ttl_minutes: float = Field(default=60, gt=0)
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     log_level: LogLevel = "INFO"
     # Unset: JSON lines in production (for a log collector), readable lines in development.
@@ -87,6 +103,8 @@ class Settings(BaseSettings):
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_register: str = "10/hour"
     rate_limit_change_password: str = "5/minute"
+    rate_limit_email_verification: str = "5/hour"  # per user
+    rate_limit_password_reset: str = "5/hour"  # per address, and separately per client address
     max_request_body_size: int = Field(default=1024 * 1024, ge=1024)
     max_request_header_size: int = Field(default=32 * 1024, ge=1024)
     graphql_max_query_length: int = Field(default=100_000, ge=100)
@@ -113,6 +131,11 @@ class Settings(BaseSettings):
         "s3_access_key_id",
         "s3_secret_access_key",
         "s3_public_url",
+        "email_backend",
+        "email_from",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
         mode="before",
     )
     @classmethod
@@ -120,7 +143,7 @@ class Settings(BaseSettings):
         """`NAME=` in an env file means "not set", as in `.env.example`."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("log_format", "environment", "storage_backend", mode="before")
+    @field_validator("log_format", "environment", "storage_backend", "email_backend", "smtp_security", mode="before")
     @classmethod
     def _lower_case_choice(cls, value: object) -> object:
         """`LOG_FORMAT=` means the environment's default; `JSON` is as good as `json`."""
@@ -169,7 +192,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "rate_limit_login_per_email", "rate_limit_login_per_ip", "rate_limit_register", "rate_limit_change_password"
+        "rate_limit_login_per_email",
+        "rate_limit_login_per_ip",
+        "rate_limit_register",
+        "rate_limit_change_password",
+        "rate_limit_email_verification",
+        "rate_limit_password_reset",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -213,6 +241,22 @@ class Settings(BaseSettings):
         _check_port(port)
         return value
 
+    @field_validator("frontend_url")
+    @classmethod
+    def _frontend_url(cls, value: str) -> str:
+        """Links are `{FRONTEND_URL}/verify-email?token=...`: the base must be an absolute http(s) URL."""
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in _ORIGIN_SCHEMES or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a URL such as https://app.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _require_smtp_host(self) -> "Settings":
+        if self.email_backend == "smtp" and self.smtp_host is None:
+            raise ValueError("SMTP_HOST must be set when EMAIL_BACKEND is smtp")
+        return self
+
     @model_validator(mode="after")
     def _require_s3_bucket(self) -> "Settings":
         if self.storage_backend == "s3" and self.s3_bucket is None:
@@ -232,6 +276,12 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production")
         if self.database_url is None:
             raise ValueError("DATABASE_URL must be set in production")
+        if self.email_backend != "smtp":
+            raise ValueError(
+                "EMAIL_BACKEND must be smtp in production: the console backend would write live links to the log"
+            )
+        if self.email_from is None:
+            raise ValueError("EMAIL_FROM must be set in production, e.g. LunchTogether <no-reply@example.com>")
         return self
 
     @property
@@ -241,6 +291,15 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or DEVELOPMENT_DATABASE_URL
+
+    @property
+    def email_backend_in_use(self) -> EmailBackend:
+        """The console in development unless chosen; production has refused to start without smtp."""
+        return self.email_backend or "console"
+
+    @property
+    def email_sender(self) -> str:
+        return self.email_from or DEVELOPMENT_EMAIL_FROM
 
     @property
     def jwt_secret(self) -> str:

@@ -11,7 +11,7 @@ from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.core.storage import Storage, build_storage
 from lunchtogether.core.workers import WorkerThreads
 from lunchtogether.database import RequestDatabase
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
 from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
@@ -79,8 +79,8 @@ class Dependencies:
         return UserRepository(self.db)
 
     @cached_property
-    def access_tokens(self) -> AccessTokenRepository:
-        return AccessTokenRepository(self.db)
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.db)
 
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
@@ -102,7 +102,7 @@ class Dependencies:
     def login(self) -> LoginWorkflow:
         return LoginWorkflow(
             users=self.users,
-            access_tokens=self.access_tokens,
+            sessions=self.sessions,
             hasher=self.services.hasher,
             tokens=self.services.tokens,
             limiter=self.services.limiter,
@@ -110,10 +110,10 @@ class Dependencies:
         )
 
     def logout(self) -> LogoutWorkflow:
-        return LogoutWorkflow(access_tokens=self.access_tokens)
+        return LogoutWorkflow(sessions=self.sessions)
 
     def update_user(self) -> UpdateUserWorkflow:
-        return UpdateUserWorkflow(users=self.users, access_tokens=self.access_tokens)
+        return UpdateUserWorkflow(users=self.users, sessions=self.sessions)
 
     def upload_avatar(self) -> UploadAvatarWorkflow:
         return UploadAvatarWorkflow(
@@ -129,7 +129,7 @@ class Dependencies:
     def change_password(self) -> ChangePasswordWorkflow:
         return ChangePasswordWorkflow(
             users=self.users,
-            access_tokens=self.access_tokens,
+            sessions=self.sessions,
             hasher=self.services.hasher,
             limiter=self.services.limiter,
             limits=self.services.limits,

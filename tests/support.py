@@ -80,6 +80,15 @@ PASSES = {
 PASS_SETTINGS: dict[str, dict[str, object]] = {}
 
 
+# What production needs besides a secret and a database: a mail server (none listens here) and a sender.
+PRODUCTION_EMAIL: dict[str, object] = {
+    "email_backend": "smtp",
+    "smtp_host": "127.0.0.1",
+    "smtp_port": 9,
+    "email_from": "LunchTogether <no-reply@example.com>",
+}
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "_env_file": None,

@@ -12,9 +12,9 @@ from lunchtogether.config import (
     SettingsError,
     load_settings,
 )
-from tests.support import python_environment
+from tests.support import PRODUCTION_EMAIL, python_environment
 
-PRODUCTION = {"_env_file": None, "environment": "production", "database_url": "postgresql://db/app"}
+PRODUCTION = {"_env_file": None, "environment": "production", "database_url": "postgresql://db/app"} | PRODUCTION_EMAIL
 GOOD_SECRET = "s" * 32
 
 
@@ -155,7 +155,13 @@ def test_the_wildcard_origin_is_refused_in_production_too():
     [
         ({"log_level": "debug"}, {"log_level": "DEBUG"}),
         ({"log_level": " Warning "}, {"log_level": "WARNING"}),
-        ({"environment": "Production", "jwt_secret_key": GOOD_SECRET, "database_url": "postgresql://db/app"}, {}),
+        (
+            {"environment": "Production", "jwt_secret_key": GOOD_SECRET, "database_url": "postgresql://db/app"}
+            | PRODUCTION_EMAIL
+            | {"email_backend": "SMTP"},
+            {"email_backend": "smtp"},
+        ),
+        ({"smtp_security": "STARTTLS"}, {"smtp_security": "starttls"}),
         ({"storage_backend": "LOCAL"}, {"storage_backend": "local"}),
         ({"jwt_algorithm": "hs512"}, {"jwt_algorithm": "HS512"}),
         ({"log_format": "JSON"}, {"log_format": "json"}),

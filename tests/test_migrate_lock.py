@@ -72,4 +72,4 @@ async def test_two_migrations_at_once_take_turns(create_database, tmp_path):
         assert returncode == 0, stderr
     versions, tables = await _schema(database_url)
     assert versions == [head]
-    assert {"users", "access_tokens"} <= tables
+    assert {"users", "sessions"} <= tables

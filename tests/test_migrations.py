@@ -24,26 +24,26 @@ async def test_upgrade_downgrade_and_upgrade_again(backend, create_database):
     settings = make_settings(await create_database(backend))
 
     await migrate(settings)
-    assert await _tables(settings.sqlalchemy_url) >= {"users", "access_tokens", "alembic_version"}
+    assert await _tables(settings.sqlalchemy_url) >= {"users", "sessions", "alembic_version"}
     await migrate(settings, "base", downgrade=True)
     assert await _tables(settings.sqlalchemy_url) <= {"alembic_version"}
     await migrate(settings)
-    assert await _tables(settings.sqlalchemy_url) >= {"users", "access_tokens"}
+    assert await _tables(settings.sqlalchemy_url) >= {"users", "sessions"}
 
 
-async def _avatar_and_tokens(url: str, column: str) -> tuple[str, int]:
-    """The one user's avatar, read from `column`, and how many access tokens are left."""
+async def _avatar_and_tokens(url: str, column: str, tokens_table: str) -> tuple[str, int]:
+    """The one user's avatar, read from `column`, and how many tokens (sessions from 0003 on) are left."""
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
             avatar = (await connection.execute(text(f"SELECT {column} FROM users"))).scalar_one()
-            tokens = (await connection.execute(text("SELECT count(*) FROM access_tokens"))).scalar_one()
+            tokens = (await connection.execute(text(f"SELECT count(*) FROM {tokens_table}"))).scalar_one()
             return avatar, tokens
     finally:
         await engine.dispose()
 
 
-async def test_renaming_avatar_url_to_avatar_key_keeps_the_data_both_ways(backend, create_database):
+async def test_upgrades_keep_avatars_and_sign_ins_both_ways(backend, create_database):
     settings = make_settings(await create_database(backend))
     await migrate(settings, "0001")
     user_id = uuid4()
@@ -64,9 +64,9 @@ async def test_renaming_avatar_url_to_avatar_key_keeps_the_data_both_ways(backen
         await engine.dispose()
 
     await migrate(settings)
-    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_key") == ("a.png", 1)
+    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_key", "sessions") == ("a.png", 1)
     await migrate(settings, "0001", downgrade=True)
-    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_url") == ("a.png", 1)
+    assert await _avatar_and_tokens(settings.sqlalchemy_url, "avatar_url", "access_tokens") == ("a.png", 1)
 
 
 async def test_the_models_and_the_migrations_agree(settings):

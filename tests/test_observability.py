@@ -27,7 +27,7 @@ from lunchtogether.core.security import TokenCodec
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.main import create_app
 from lunchtogether.repositories.user import UserRepository
-from tests.support import LOGIN, ME, PASSWORD, TEST_SECRET, code, make_settings
+from tests.support import LOGIN, ME, PASSWORD, PRODUCTION_EMAIL, TEST_SECRET, code, make_settings
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
 VARIABLE_PASSWORD = "variable-password-6f1c2"
@@ -108,7 +108,7 @@ def _token() -> str:
 
 async def test_an_unexpected_error_is_sent_once_tagged_and_without_secrets(ingest):
     """The database is down: each request fails unexpectedly, and each failure is one event."""
-    app = create_app(make_settings(UNREACHABLE, environment="production", sentry_dsn=ingest.dsn))
+    app = create_app(make_settings(UNREACHABLE, environment="production", **PRODUCTION_EMAIL, sentry_dsn=ingest.dsn))
     header_token, cookie_token = _token(), _token()
     inline_login = (
         'mutation InlineLogin { login(input: {email: "ann@example.com", password: "' + INLINE_PASSWORD + '"}) '
@@ -248,7 +248,7 @@ async def _signed_in_me(api) -> tuple[str, httpx.Response]:
 
 
 async def test_production_writes_one_json_access_line_per_request(make_app, log_output):
-    api = make_app(environment="production", log_level="INFO")
+    api = make_app(environment="production", **PRODUCTION_EMAIL, log_level="INFO")
     buffer = log_output()
 
     token, response = await _signed_in_me(api)
@@ -299,7 +299,7 @@ async def test_a_slow_statement_is_logged_and_reaches_sentry_without_its_paramet
     make_app, backend, ingest, log_output
 ):
     """Every statement counts as slow here: each is a WARNING line and, with tracing on, a span of its request."""
-    api = make_app(environment="production", sentry_dsn=ingest.dsn, database_slow_query_seconds=0)
+    api = make_app(environment="production", **PRODUCTION_EMAIL, sentry_dsn=ingest.dsn, database_slow_query_seconds=0)
     sentry_sdk.get_client().options["traces_sample_rate"] = 1.0  # tracing on, as an operator may set it
     buffer = log_output()
 
@@ -314,7 +314,7 @@ async def test_a_slow_statement_is_logged_and_reaches_sentry_without_its_paramet
     assert len(requests) == 3  # register, login, me
     me = requests[-1]
     assert len(me) == 1, me  # the user and the token's state together
-    assert "JOIN access_tokens" in me[0]["description"]
+    assert "JOIN sessions" in me[0]["description"]
     assert me[0]["data"]["db.system"] == backend
     for secret in (b"ann@example.com", PASSWORD.encode(), token.encode()):
         assert secret not in ingest.raw()

@@ -4,12 +4,12 @@ import httpx
 import pytest
 
 from lunchtogether.main import create_app
-from tests.support import GraphQL, code, make_settings
+from tests.support import PRODUCTION_EMAIL, GraphQL, code, make_settings
 
 
 @pytest.fixture
 async def production_api(settings):
-    app = create_app(make_settings(settings.sqlalchemy_url, environment="production"))
+    app = create_app(make_settings(settings.sqlalchemy_url, environment="production", **PRODUCTION_EMAIL))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as production_client:
         yield GraphQL(production_client)

@@ -8,7 +8,7 @@ import pytest
 
 from lunchtogether.core.exceptions import ConflictError
 from lunchtogether.database import Database, ExecutedStatement, RequestDatabase, StatementObserver
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.pagination import Keyset
 
@@ -59,7 +59,7 @@ def observed(engine):
 
 async def test_each_statement_is_observed_once_on_the_way_it_went(engine, backend, observed):
     users = UserRepository(RequestDatabase(Database(engine)))
-    tokens = AccessTokenRepository(RequestDatabase(Database(engine)))
+    tokens = SessionRepository(RequestDatabase(Database(engine)))
     created = await users.create(_values("ann@example.com"))
     token = await tokens.create({"user_id": created.id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
     observed.clear()
@@ -93,7 +93,7 @@ async def test_a_failed_statement_is_observed_as_failed(engine, observed):
 async def test_reads_sent_to_asyncpg_return_what_sqlalchemy_returns(engine):
     """The shortcut and the library's way, side by side on the same rows (on SQLite both are SQLAlchemy's)."""
     native, library = (UserRepository(RequestDatabase(Database(engine, native_reads=on))) for on in (True, False))
-    tokens = AccessTokenRepository(RequestDatabase(Database(engine)))
+    tokens = SessionRepository(RequestDatabase(Database(engine)))
     created = [await native.create(_values(f"user{n}@example.com")) for n in range(5)]
     token = await tokens.create({"user_id": created[0].id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
     after = Keyset(created[3].created_at, created[3].id)

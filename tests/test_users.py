@@ -169,7 +169,7 @@ async def test_ten_aliased_users_cost_one_query(api, count_statements):
 
     assert "errors" not in result
     assert [result["data"][f"u{n}"]["id"] for n in range(10)] == ids
-    user_lookups = [s for s in statements if "FROM users" in s and "access_tokens" not in s]
+    user_lookups = [s for s in statements if "FROM users" in s and "sessions" not in s]
     assert len(user_lookups) == 1, statements
     assert len(statements) == 2, "\n".join(s[-60:] for s in statements)  # the identity check, then the one batch
 

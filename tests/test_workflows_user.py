@@ -25,7 +25,7 @@ from lunchtogether.core.exceptions import (
 )
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
-from lunchtogether.models import AccessToken
+from lunchtogether.models import Session
 from lunchtogether.schemas.pagination import Keyset
 from lunchtogether.schemas.user import UserResponse, UserUpdate
 from lunchtogether.workflows.user.authenticate import AuthenticateInput, Identity
@@ -179,7 +179,7 @@ async def test_login_records_the_token_it_issues(deps):
     signed_in = await identity(deps, await log_in(deps))
 
     assert signed_in.user.id == ann.id
-    assert await deps.access_tokens.revoke(signed_in.token_id, now=datetime.now(UTC))
+    assert await deps.sessions.revoke(signed_in.token_id, now=datetime.now(UTC))
 
 
 # AuthenticateWorkflow
@@ -191,8 +191,8 @@ async def test_authenticate_honours_only_a_live_token_of_an_active_user(deps, en
     past = datetime.now(UTC) - timedelta(seconds=1)
     async with engine.begin() as connection:
         expired_id = (await identity(deps, expired)).token_id
-        await connection.execute(update(AccessToken).where(AccessToken.id == expired_id).values(expires_at=past))
-    await deps.access_tokens.revoke((await identity(deps, revoked)).token_id, now=datetime.now(UTC))
+        await connection.execute(update(Session).where(Session.id == expired_id).values(expires_at=past))
+    await deps.sessions.revoke((await identity(deps, revoked)).token_id, now=datetime.now(UTC))
 
     assert await authenticate(deps, expired) is None
     assert await authenticate(deps, revoked) is None

@@ -4,7 +4,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, exists, or_, select
 
 from lunchtogether.database import PreparedRead
-from lunchtogether.models import AccessToken, User
+from lunchtogether.models import Session, User
 from lunchtogether.repositories.base import Listing, Repository
 from lunchtogether.schemas.pagination import Keyset
 from lunchtogether.schemas.user import UserInDB
@@ -23,12 +23,12 @@ _MATCHING_USERS = Listing(
 # Checked on every signed-in request.
 _BY_ACCESS_TOKEN = PreparedRead(
     select(User.__table__)
-    .join(AccessToken, AccessToken.user_id == User.id)
+    .join(Session, Session.user_id == User.id)
     .where(
-        AccessToken.id == bindparam("token_id"),
+        Session.id == bindparam("token_id"),
         User.id == bindparam("user_id"),
-        AccessToken.revoked_at.is_(None),
-        AccessToken.expires_at > bindparam("now"),
+        Session.revoked_at.is_(None),
+        Session.expires_at > bindparam("now"),
         User.is_active,
     )
 )

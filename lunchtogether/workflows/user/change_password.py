@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from lunchtogether.core.exceptions import AuthenticationError, InvalidInputError
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.fields import PASSWORD_IS_EMAIL, NewPassword, Password, password_resembles_email
@@ -22,13 +22,13 @@ class ChangePasswordWorkflow:
         self,
         *,
         users: UserRepository,
-        access_tokens: AccessTokenRepository,
+        sessions: SessionRepository,
         hasher: PasswordHasher,
         limiter: AttemptLimiter,
         limits: AttemptLimits,
     ) -> None:
         self._users = users
-        self._access_tokens = access_tokens
+        self._sessions = sessions
         self._hasher = hasher
         self._limiter = limiter
         self._limits = limits
@@ -46,4 +46,4 @@ class ChangePasswordWorkflow:
         if password_resembles_email(data.new_password, user.email):
             raise InvalidInputError({"newPassword": PASSWORD_IS_EMAIL})
         await self._users.update(user.id, {"hashed_password": await self._hasher.hash(data.new_password)})
-        await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)
+        await self._sessions.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)

@@ -5,7 +5,7 @@ from pydantic import BaseModel
 from lunchtogether.core.exceptions import InvalidCredentialsError
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher, TokenCodec
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.user import UserLogin, UserResponse
 
@@ -27,14 +27,14 @@ class LoginWorkflow:
         self,
         *,
         users: UserRepository,
-        access_tokens: AccessTokenRepository,
+        sessions: SessionRepository,
         hasher: PasswordHasher,
         tokens: TokenCodec,
         limiter: AttemptLimiter,
         limits: AttemptLimits,
     ) -> None:
         self._users = users
-        self._access_tokens = access_tokens
+        self._sessions = sessions
         self._hasher = hasher
         self._tokens = tokens
         self._limiter = limiter
@@ -50,5 +50,5 @@ class LoginWorkflow:
         if user is None or not password_matches or not user.is_active:
             raise InvalidCredentialsError
         issued = self._tokens.issue(user.id)
-        await self._access_tokens.create({"id": issued.token_id, "user_id": user.id, "expires_at": issued.expires_at})
+        await self._sessions.create({"id": issued.token_id, "user_id": user.id, "expires_at": issued.expires_at})
         return LoginOutput(access_token=issued.token, expires_at=issued.expires_at, user=user)

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 from uuid import UUID
 
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.schemas.base import InputModel
 
 
@@ -13,9 +13,9 @@ class LogoutInput(InputModel):
 class LogoutWorkflow:
     """Revokes the presented token on the server, so that a copy kept elsewhere stops working."""
 
-    def __init__(self, *, access_tokens: AccessTokenRepository) -> None:
-        self._access_tokens = access_tokens
+    def __init__(self, *, sessions: SessionRepository) -> None:
+        self._sessions = sessions
 
     async def execute(self, data: LogoutInput) -> None:
         if data.token_id is not None:
-            await self._access_tokens.revoke(data.token_id, now=datetime.now(UTC))
+            await self._sessions.revoke(data.token_id, now=datetime.now(UTC))

@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from lunchtogether.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from lunchtogether.policies.user import can_update_user
-from lunchtogether.repositories.access_token import AccessTokenRepository
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB, UserResponse, UserUpdate
@@ -23,9 +23,9 @@ class UpdateUserOutput(BaseModel):
 class UpdateUserWorkflow:
     """Changes an account's fields, as `can_update_user` allows; deactivation signs it out everywhere."""
 
-    def __init__(self, *, users: UserRepository, access_tokens: AccessTokenRepository) -> None:
+    def __init__(self, *, users: UserRepository, sessions: SessionRepository) -> None:
         self._users = users
-        self._access_tokens = access_tokens
+        self._sessions = sessions
 
     async def execute(self, data: UpdateUserInput, *, actor: UserInDB) -> UpdateUserOutput:
         # Before the lookup, so that a refusal tells a non-superuser nothing of other ids.
@@ -44,5 +44,5 @@ class UpdateUserWorkflow:
             raise NotFoundError("No user has this id.")
         if target.is_active and not user.is_active:
             # Deactivation signs the user out everywhere, and reactivation revives no old token.
-            await self._access_tokens.revoke_all_for_user(user.id, now=datetime.now(UTC))
+            await self._sessions.revoke_all_for_user(user.id, now=datetime.now(UTC))
         return UpdateUserOutput(user=user)

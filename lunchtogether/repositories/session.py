@@ -3,28 +3,28 @@ from uuid import UUID
 
 from sqlalchemy import update
 
-from lunchtogether.models import AccessToken
+from lunchtogether.models import Session
 from lunchtogether.repositories.base import Repository
-from lunchtogether.schemas.token import AccessTokenInDB
+from lunchtogether.schemas.session import SessionInDB
 
 
-class AccessTokenRepository(Repository[AccessTokenInDB]):
-    model = AccessToken
-    record = AccessTokenInDB
+class SessionRepository(Repository[SessionInDB]):
+    model = Session
+    record = SessionInDB
 
     async def revoke(self, token_id: UUID, *, now: datetime) -> bool:
-        return await self._revoke_where(AccessToken.id == token_id, now=now) > 0
+        return await self._revoke_where(Session.id == token_id, now=now) > 0
 
     async def revoke_all_for_user(self, user_id: UUID, *, now: datetime, keep: UUID | None = None) -> int:
-        conditions = [AccessToken.user_id == user_id]
+        conditions = [Session.user_id == user_id]
         if keep is not None:
-            conditions.append(AccessToken.id != keep)
+            conditions.append(Session.id != keep)
         return await self._revoke_where(*conditions, now=now)
 
     async def _revoke_where(self, *where: object, now: datetime) -> int:
         statement = (
-            update(AccessToken)
-            .where(*where, AccessToken.revoked_at.is_(None))  # ty: ignore[invalid-argument-type]
+            update(Session)
+            .where(*where, Session.revoked_at.is_(None))  # ty: ignore[invalid-argument-type]
             .values(revoked_at=now)
         )
         async with self._db.connection(in_transaction=True) as connection:
