@@ -11,6 +11,7 @@ from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.core.storage import Storage, build_storage
 from lunchtogether.core.workers import WorkerThreads
 from lunchtogether.database import RequestDatabase
+from lunchtogether.repositories.email_outbox import EmailOutboxRepository
 from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
@@ -81,6 +82,10 @@ class Dependencies:
     @cached_property
     def sessions(self) -> SessionRepository:
         return SessionRepository(self.db)
+
+    @cached_property
+    def outbox(self) -> EmailOutboxRepository:
+        return EmailOutboxRepository(self.db)
 
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
