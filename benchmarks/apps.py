@@ -71,6 +71,10 @@ class Apps:
             "JWT_SECRET_KEY": self._secret,
             "BCRYPT_ROUNDS": str(self._bcrypt_rounds),
             "LOG_LEVEL": self._log_level,
+            # Production refuses to start without a mail server; no timed operation sends mail.
+            "EMAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "EMAIL_FROM": "LunchTogether <bench@localhost>",
         }
         env |= dict.fromkeys(RATE_LIMIT_VARIABLES, RATE_LIMIT)
         return env

@@ -14,6 +14,10 @@ from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.email_outbox import EmailOutboxRepository
 from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.workflows.session.list_sessions import ListSessionsWorkflow
+from lunchtogether.workflows.session.refresh_session import RefreshSessionWorkflow
+from lunchtogether.workflows.session.renew_session import RenewSessionWorkflow
+from lunchtogether.workflows.session.revoke_session import RevokeSessionWorkflow
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
 from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
 from lunchtogether.workflows.user.count_users import CountUsersWorkflow
@@ -39,6 +43,8 @@ class Services:
     storage: Storage
     images: ImageProcessor
     workers: WorkerThreads
+    session_max_age: timedelta
+    """No session outlives its login by more, however used."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -61,6 +67,7 @@ class Services:
             ),
             storage=build_storage(settings),
             images=ImageProcessor(workers=workers),
+            session_max_age=timedelta(days=settings.session_max_age_days),
         )
 
     async def close(self) -> None:
@@ -88,7 +95,7 @@ class Dependencies:
         return EmailOutboxRepository(self.db)
 
     def authenticate(self) -> AuthenticateWorkflow:
-        return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
+        return AuthenticateWorkflow(users=self.users, sessions=self.sessions, tokens=self.services.tokens)
 
     def get_users(self) -> GetUsersWorkflow:
         return GetUsersWorkflow(users=self.users)
@@ -112,10 +119,27 @@ class Dependencies:
             tokens=self.services.tokens,
             limiter=self.services.limiter,
             limits=self.services.limits,
+            max_age=self.services.session_max_age,
         )
 
     def logout(self) -> LogoutWorkflow:
         return LogoutWorkflow(sessions=self.sessions)
+
+    def refresh_session(self) -> RefreshSessionWorkflow:
+        return RefreshSessionWorkflow(
+            sessions=self.sessions, tokens=self.services.tokens, max_age=self.services.session_max_age
+        )
+
+    def renew_session(self) -> RenewSessionWorkflow:
+        return RenewSessionWorkflow(
+            refresh=self.refresh_session(), tokens=self.services.tokens, max_age=self.services.session_max_age
+        )
+
+    def list_sessions(self) -> ListSessionsWorkflow:
+        return ListSessionsWorkflow(sessions=self.sessions)
+
+    def revoke_session(self) -> RevokeSessionWorkflow:
+        return RevokeSessionWorkflow(sessions=self.sessions)
 
     def update_user(self) -> UpdateUserWorkflow:
         return UpdateUserWorkflow(users=self.users, sessions=self.sessions)

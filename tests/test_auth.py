@@ -205,10 +205,11 @@ async def test_garbage_in_the_cookie_signs_out(api, client):
 def test_a_verified_token_still_expires():
     codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(seconds=1))
     user_id = uuid.uuid4()
-    expired = codec.issue(user_id, now=datetime.now(UTC) - timedelta(seconds=2))
-    fresh = codec.issue(user_id)
+    session_id, not_after = uuid.uuid4(), datetime.now(UTC) + timedelta(days=1)
+    expired = codec.issue(user_id, session_id, not_after=not_after, now=datetime.now(UTC) - timedelta(seconds=2))
+    fresh = codec.issue(user_id, session_id, not_after=not_after)
 
     assert codec.decode(expired.token) is None
     claims = codec.decode(fresh.token)
     assert claims is not None
-    assert (claims.user_id, claims.token_id) == (user_id, fresh.token_id)
+    assert (claims.user_id, claims.session_id) == (user_id, session_id)

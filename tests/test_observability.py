@@ -8,7 +8,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import uuid4
 
@@ -103,7 +103,7 @@ def ingest() -> Iterator[IngestServer]:
 
 def _token() -> str:
     codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(hours=1))
-    return codec.issue(uuid4()).token
+    return codec.issue(uuid4(), uuid4(), not_after=datetime.now(UTC) + timedelta(days=1)).token
 
 
 async def test_an_unexpected_error_is_sent_once_tagged_and_without_secrets(ingest):

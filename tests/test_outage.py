@@ -1,6 +1,6 @@
 """With no database to talk to: health stays up, readiness says no, auth fails closed."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import httpx
@@ -29,7 +29,8 @@ async def test_health_stays_up_and_readiness_says_unavailable(outage_client):
 
 async def test_a_signed_in_request_fails_closed(outage_client):
     codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(hours=1))
-    headers = {"Authorization": f"Bearer {codec.issue(uuid4()).token}"}
+    issued = codec.issue(uuid4(), uuid4(), not_after=datetime.now(UTC) + timedelta(days=1))
+    headers = {"Authorization": f"Bearer {issued.token}"}
 
     me = await outage_client.post("/graphql", json={"query": ME}, headers=headers)
     logout = await outage_client.post("/graphql", json={"query": "mutation { logout }"}, headers=headers)

@@ -59,16 +59,16 @@ def observed(engine):
 
 async def test_each_statement_is_observed_once_on_the_way_it_went(engine, backend, observed):
     users = UserRepository(RequestDatabase(Database(engine)))
-    tokens = SessionRepository(RequestDatabase(Database(engine)))
+    sessions = SessionRepository(RequestDatabase(Database(engine)))
     created = await users.create(_values("ann@example.com"))
-    token = await tokens.create({"user_id": created.id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
+    session = await sessions.create({"user_id": created.id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
     observed.clear()
 
     await users.get_by_id(created.id)  # declared once
     await users.search("ann", limit=10)  # declared once
     await users.count_search("ann")
     await users.exists_by_email("ann@example.com")
-    await tokens.revoke(token.id, now=datetime.now(UTC))
+    await sessions.revoke(session.id, now=datetime.now(UTC))
     await users.delete(created.id)
 
     declared = "asyncpg" if backend == "postgresql" else "sqlalchemy"
@@ -93,9 +93,9 @@ async def test_a_failed_statement_is_observed_as_failed(engine, observed):
 async def test_reads_sent_to_asyncpg_return_what_sqlalchemy_returns(engine):
     """The shortcut and the library's way, side by side on the same rows (on SQLite both are SQLAlchemy's)."""
     native, library = (UserRepository(RequestDatabase(Database(engine, native_reads=on))) for on in (True, False))
-    tokens = SessionRepository(RequestDatabase(Database(engine)))
+    sessions = SessionRepository(RequestDatabase(Database(engine)))
     created = [await native.create(_values(f"user{n}@example.com")) for n in range(5)]
-    token = await tokens.create({"user_id": created[0].id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
+    session = await sessions.create({"user_id": created[0].id, "expires_at": datetime.now(UTC) + timedelta(hours=1)})
     after = Keyset(created[3].created_at, created[3].id)
 
     async def reads(users: UserRepository) -> list[Any]:
@@ -106,11 +106,11 @@ async def test_reads_sent_to_asyncpg_return_what_sqlalchemy_returns(engine):
             await users.search(None, limit=3, after=after),
             await users.search("USER1", limit=3),
             await users.search("user", limit=3, after=after),
-            await users.get_by_access_token(user_id=created[0].id, token_id=token.id, now=datetime.now(UTC)),
+            await users.get_by_session(user_id=created[0].id, session_id=session.id, now=datetime.now(UTC)),
         ]
 
     answers = await reads(native)
     assert answers == await reads(library)
     assert answers[0] == created[1]
-    assert answers[-1] == created[0]
+    assert answers[-1].user == created[0]
     assert [user.id for user in answers[3]] == [created[2].id, created[1].id, created[0].id]

@@ -18,7 +18,10 @@ def test_the_schema_has_the_contracts_operations():
         "users(first: Int! = 20, after: String, search: String): UserConnection!",
         "register(input: RegisterInput!): RegisterPayload!",
         "login(input: LoginInput!): LoginPayload!",
-        "logout: Boolean!",
+        "logout(everywhere: Boolean! = false): Boolean!",
+        "refreshSession: LoginPayload!",
+        "revokeSession(id: ID!): Boolean!",
+        "sessions: [Session!]!",
         "updateUser(id: ID!, input: UpdateUserInput!): User!",
         "changePassword(input: ChangePasswordInput!): Boolean!",
     ]:

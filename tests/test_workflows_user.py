@@ -173,13 +173,13 @@ async def test_login_refuses_an_inactive_user_even_with_the_right_password(deps)
         await log_in(deps)
 
 
-async def test_login_records_the_token_it_issues(deps):
+async def test_login_starts_the_session_its_token_names(deps):
     ann = await register(deps)
 
     signed_in = await identity(deps, await log_in(deps))
 
     assert signed_in.user.id == ann.id
-    assert await deps.sessions.revoke(signed_in.token_id, now=datetime.now(UTC))
+    assert await deps.sessions.revoke(signed_in.session_id, now=datetime.now(UTC))
 
 
 # AuthenticateWorkflow
@@ -190,9 +190,9 @@ async def test_authenticate_honours_only_a_live_token_of_an_active_user(deps, en
     expired, revoked, live = [await log_in(deps) for _ in range(3)]
     past = datetime.now(UTC) - timedelta(seconds=1)
     async with engine.begin() as connection:
-        expired_id = (await identity(deps, expired)).token_id
+        expired_id = (await identity(deps, expired)).session_id
         await connection.execute(update(Session).where(Session.id == expired_id).values(expires_at=past))
-    await deps.sessions.revoke((await identity(deps, revoked)).token_id, now=datetime.now(UTC))
+    await deps.sessions.revoke((await identity(deps, revoked)).session_id, now=datetime.now(UTC))
 
     assert await authenticate(deps, expired) is None
     assert await authenticate(deps, revoked) is None
@@ -313,8 +313,8 @@ async def test_logout_revokes_the_presented_token_only(deps):
     presented, other = await log_in(deps), await log_in(deps)
 
     async with deps.db.transaction():
-        await deps.logout().execute(LogoutInput(token_id=(await identity(deps, presented)).token_id))
-        await deps.logout().execute(LogoutInput(token_id=None))  # signed out already: nothing to revoke
+        await deps.logout().execute(LogoutInput(), actor=await identity(deps, presented))
+        await deps.logout().execute(LogoutInput(), actor=None)  # signed out already: nothing to revoke
 
     assert await authenticate(deps, presented) is None
     assert await authenticate(deps, other) is not None

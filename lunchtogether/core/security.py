@@ -37,14 +37,14 @@ class PasswordHasher:
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     token: str
-    token_id: UUID
+    session_id: UUID
     expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     user_id: UUID
-    token_id: UUID
+    session_id: UUID
     expires_at: float
     """Seconds since the epoch."""
 
@@ -60,15 +60,23 @@ class TokenCodec:
     def __init__(self, *, secret: str, algorithm: str, lifetime: timedelta) -> None:
         self._secret = secret
         self._algorithm = algorithm
-        self._lifetime = lifetime
+        self.lifetime = lifetime
         self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
-    def issue(self, user_id: UUID, *, now: datetime | None = None) -> IssuedToken:
+    def issue(
+        self, user_id: UUID, session_id: UUID, *, not_after: datetime, now: datetime | None = None
+    ) -> IssuedToken:
+        """A token of the session (its id is the `jti`) that lives `lifetime`, but never past `not_after`:
+        the end of the session's maximum age, which no renewal may pass."""
         issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
-        expires_at = issued_at + self._lifetime
-        token_id = uuid4()
-        claims = {"sub": str(user_id), "jti": str(token_id), "iat": issued_at, "exp": expires_at}
-        return IssuedToken(jwt.encode(claims, self._secret, algorithm=self._algorithm), token_id, expires_at)
+        expires_at = self.expiry(not_after=not_after, now=issued_at)
+        claims = {"sub": str(user_id), "jti": str(session_id), "iat": issued_at, "exp": expires_at}
+        return IssuedToken(jwt.encode(claims, self._secret, algorithm=self._algorithm), session_id, expires_at)
+
+    def expiry(self, *, not_after: datetime, now: datetime) -> datetime:
+        """The `exp` of a token issued `now`; whole seconds, as a JWT carries them, so that a
+        session's row holds its newest token's exact `exp`."""
+        return min(now.replace(microsecond=0) + self.lifetime, not_after.replace(microsecond=0))
 
     def decode(self, token: str) -> TokenClaims | None:
         """The claims of a well-formed, correctly signed, unexpired token; else None."""
@@ -86,7 +94,9 @@ class TokenCodec:
                 options={"require": ["sub", "jti", "iat", "exp"], "verify_exp": False},
             )
             return TokenClaims(
-                user_id=UUID(str(claims["sub"])), token_id=UUID(str(claims["jti"])), expires_at=float(claims["exp"])
+                user_id=UUID(str(claims["sub"])),
+                session_id=UUID(str(claims["jti"])),
+                expires_at=float(claims["exp"]),
             )
         except (jwt.PyJWTError, ValueError, TypeError):
             return None

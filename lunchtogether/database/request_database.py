@@ -97,6 +97,14 @@ class RequestDatabase:
         async with self.connection(in_transaction=True) as connection:
             return (await connection.execute(statement, parameters)).mappings().all()
 
+    async def execute_aside(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
+        """A write of bookkeeping (a session's last use) that must not begin a mutation's transaction:
+        the connection would then be held through whatever the mutation does next, a password hash
+        say. Alone in autocommit, or in the transaction once that has begun (a second connection
+        could wait on the transaction's own row locks)."""
+        async with self.connection() as connection:
+            await connection.execute(statement, parameters)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[None]:
         """Everything inside commits together; mutations run one at a time, never nested."""

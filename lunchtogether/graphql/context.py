@@ -21,7 +21,23 @@ ACCESS_TOKEN_COOKIE = "access_token"
 
 @dataclass(frozen=True, slots=True)
 class CookiePolicy:
+    """The access-token cookie, set and cleared with the same attributes wherever it is."""
+
     secure: bool
+
+    def set(self, response: Response, token: str, expires_at: datetime) -> None:
+        response.set_cookie(
+            ACCESS_TOKEN_COOKIE,
+            token,
+            expires=expires_at,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(ACCESS_TOKEN_COOKIE, path="/", secure=self.secure, httponly=True, samesite="lax")
 
 
 @dataclass
@@ -35,6 +51,9 @@ class Context:
     cursors: CursorCodec
     cookies: CookiePolicy
     _identity: "asyncio.Future[Identity | None] | None" = field(default=None, init=False)
+    _by_cookie: bool = field(default=False, init=False)
+    sets_cookie: bool = field(default=False, init=False)
+    """Whether a resolver set or cleared the access-token cookie (login, logout...)."""
 
     @cached_property
     def client_ip(self) -> str:
@@ -59,11 +78,19 @@ class Context:
 
     def known_user_id(self) -> UUID | None:
         """The user this request turned out to act as, if it looked; never looks itself."""
+        identity = self._known_identity()
+        return identity.user.id if identity else None
+
+    def cookie_identity(self) -> Identity | None:
+        """The identity, if the request looked it up and its cookie gave it (not a Bearer header):
+        what a renewal of the cookie needs. Never looks itself."""
+        return self._known_identity() if self._by_cookie else None
+
+    def _known_identity(self) -> Identity | None:
         identity = self._identity
         if identity is None or not identity.done() or identity.cancelled() or identity.exception() is not None:
             return None
-        result = identity.result()
-        return result.user.id if result else None
+        return identity.result()
 
     async def current_user(self) -> UserInDB | None:
         identity = await self.identity()
@@ -79,20 +106,12 @@ class Context:
         return (await self.require_identity()).user
 
     def sign_in(self, token: str, expires_at: datetime) -> None:
-        self.response.set_cookie(
-            ACCESS_TOKEN_COOKIE,
-            token,
-            expires=expires_at,
-            path="/",
-            secure=self.cookies.secure,
-            httponly=True,
-            samesite="lax",
-        )
+        self.cookies.set(self.response, token, expires_at)
+        self.sets_cookie = True
 
     def sign_out(self) -> None:
-        self.response.delete_cookie(
-            ACCESS_TOKEN_COOKIE, path="/", secure=self.cookies.secure, httponly=True, samesite="lax"
-        )
+        self.cookies.clear(self.response)
+        self.sets_cookie = True
 
     async def _authenticate(self) -> Identity | None:
         token = self._presented_token()
@@ -105,4 +124,6 @@ class Context:
         scheme, _, token = self.request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-        return self.request.cookies.get(ACCESS_TOKEN_COOKIE) or None
+        cookie = self.request.cookies.get(ACCESS_TOKEN_COOKIE) or None
+        self._by_cookie = cookie is not None
+        return cookie

@@ -1,16 +1,18 @@
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
-from lunchtogether.core.exceptions import InvalidInputError
+from lunchtogether.core.exceptions import InvalidInputError, NotFoundError
 from lunchtogether.graphql import inputs
 from lunchtogether.graphql.context import Context
 from lunchtogether.graphql.extensions import transactional
 from lunchtogether.graphql.queries import parse_id, user_as_seen_by
 from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
 from lunchtogether.schemas.user import UserUpdate
+from lunchtogether.workflows.session import refresh_session, revoke_session
 from lunchtogether.workflows.user import change_password, login, logout, register, update_user, upload_avatar
 
 Info = strawberry.Info[Context, None]
@@ -27,7 +29,9 @@ class Mutation:
 
     @strawberry.mutation(description="Signs in and sets the access_token cookie.")
     async def login(self, info: Info, input: inputs.LoginInput) -> LoginPayload:
-        data = login.LoginInput(email=input.email, password=input.password)
+        data = login.LoginInput(
+            email=input.email, password=input.password, user_agent=info.context.request.headers.get("user-agent")
+        )
         output = await info.context.deps.login().execute(data, client_ip=info.context.client_ip)
         info.context.sign_in(output.access_token, output.expires_at)
         return LoginPayload(
@@ -36,11 +40,38 @@ class Mutation:
             expires_at=output.expires_at,
         )
 
-    @strawberry.mutation(description="Clears the cookie and revokes the token; true even when signed out.")
-    async def logout(self, info: Info) -> bool:
+    @strawberry.mutation(
+        description="Clears the cookie and ends the session (everywhere: every session of the user); "
+        "true even when signed out."
+    )
+    async def logout(self, info: Info, everywhere: bool = False) -> bool:
         identity = await info.context.identity()
-        await info.context.deps.logout().execute(logout.LogoutInput(token_id=identity.token_id if identity else None))
+        await info.context.deps.logout().execute(logout.LogoutInput(everywhere=everywhere), actor=identity)
         info.context.sign_out()
+        return True
+
+    @strawberry.mutation(description="A fresh token of the same session; sets the cookie too.")
+    async def refresh_session(self, info: Info) -> LoginPayload:
+        identity = await info.context.require_identity()
+        output = await info.context.deps.refresh_session().execute(
+            refresh_session.RefreshSessionInput(), actor=identity
+        )
+        info.context.sign_in(output.access_token, output.expires_at)
+        return LoginPayload(
+            user=user_as_seen_by(output.user, output.user),
+            access_token=output.access_token,
+            expires_at=output.expires_at,
+        )
+
+    @strawberry.mutation(
+        description="Ends one of the user's own sessions; another user's or an unknown id is NOT_FOUND."
+    )
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> bool:
+        identity = await info.context.require_identity()
+        data = revoke_session.RevokeSessionInput(session_id=_session_id(id))
+        output = await info.context.deps.revoke_session().execute(data, actor=identity)
+        if output.current:
+            info.context.sign_out()
         return True
 
     @strawberry.mutation(description="Self or superuser; the account flags are superuser-only.")
@@ -69,6 +100,14 @@ class Mutation:
         )
         await info.context.deps.change_password().execute(data, actor=identity)
         return True
+
+
+def _session_id(value: str) -> UUID:
+    """A malformed id names no session of the user's: NOT_FOUND, as for an unknown one."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFoundError(revoke_session.NO_SUCH_SESSION) from None
 
 
 async def _chunks(file: UploadFile, size: int = 64 * 1024) -> AsyncIterator[bytes]:

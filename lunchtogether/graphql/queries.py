@@ -5,10 +5,11 @@ import strawberry
 
 from lunchtogether.core.exceptions import InvalidInputError
 from lunchtogether.graphql.context import Context
-from lunchtogether.graphql.types import UserConnection, UserType
+from lunchtogether.graphql.types import SessionType, UserConnection, UserType
 from lunchtogether.policies.user import can_see_email
 from lunchtogether.schemas.pagination import SearchPageRequest
 from lunchtogether.schemas.user import UserResponse
+from lunchtogether.workflows.session.list_sessions import ListSessionsInput
 from lunchtogether.workflows.user.count_users import CountUsersInput
 from lunchtogether.workflows.user.list_users import ListUsersInput
 
@@ -58,3 +59,11 @@ class Query:
             node=partial(user_as_seen_by, viewer),
             count=partial(info.context.deps.count_users().execute, CountUsersInput(search=request.search)),
         )
+
+    @strawberry.field(description="The signed-in user's own live sessions, most recently used first.")
+    async def sessions(self, info: Info) -> list[SessionType]:
+        identity = await info.context.require_identity()
+        output = await info.context.deps.list_sessions().execute(ListSessionsInput(), actor=identity)
+        return [
+            SessionType.from_record(session, current=session.id == identity.session_id) for session in output.sessions
+        ]

@@ -5,6 +5,7 @@ import strawberry
 
 from lunchtogether.graphql.connections import Connection, total_count_field
 from lunchtogether.graphql.context import Context
+from lunchtogether.schemas.session import SessionInDB
 from lunchtogether.schemas.user import UserResponse
 
 
@@ -59,3 +60,24 @@ class LoginPayload:
     user: UserType
     access_token: str = strawberry.field(description="For clients that send `Authorization: Bearer`.")
     expires_at: datetime
+
+
+@strawberry.type(name="Session", description="A sign-in, from `login` until it ends.")
+class SessionType:
+    id: strawberry.ID
+    created_at: datetime = strawberry.field(description="The login that started it.")
+    last_used_at: datetime = strawberry.field(description="Accurate to about a minute.")
+    expires_at: datetime = strawberry.field(description="When it ends unless used (and renewed) before.")
+    user_agent: str | None = strawberry.field(description="As sent at login, at most 256 characters.")
+    current: bool = strawberry.field(description="The session of this request.")
+
+    @classmethod
+    def from_record(cls, session: SessionInDB, *, current: bool) -> Self:
+        return cls(
+            id=strawberry.ID(str(session.id)),
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            current=current,
+        )

@@ -23,11 +23,13 @@ from lunchtogether.core.middleware import request_id_of
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.graphql.context import Context, CookiePolicy
-from lunchtogether.graphql.errors import format_error, internal_error_body, is_request_error
+from lunchtogether.graphql.errors import format_error, internal_error_body, is_request_error, report_unexpected
 from lunchtogether.graphql.http_request import HTTPPolicy, Operation, OperationReader, RefusedRequestError
 from lunchtogether.graphql.limits import operation_names
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.graphql.schema import Schema
+from lunchtogether.workflows.session.renew_session import RenewSessionInput
+from lunchtogether.workflows.user.authenticate import Identity
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 # GraphiQL is a page of inline script that loads its code from unpkg.
@@ -49,6 +51,10 @@ class OperationResult:
     never_executed: bool
     # The `Set-Cookie` headers its resolvers set, such as login's refresh token.
     set_cookie_headers: tuple[str, ...]
+    # Whether a resolver set or cleared the access-token cookie: no renewal may then replace it.
+    sets_access_cookie: bool = False
+    # Who the operation acted as, when the access-token cookie said so: a renewal's candidate.
+    cookie_identity: Identity | None = None
 
 
 class GraphQLEndpoint:
@@ -95,6 +101,7 @@ class GraphQLEndpoint:
         response = Response(encode_json([result.body for result in results]), media_type=media_type)
         for result in results:
             _set_cookies(result, response)
+        await self._renew_cookie(request, results, response)
         return response
 
     async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
@@ -103,7 +110,29 @@ class GraphQLEndpoint:
         status_code = 400 if result.never_executed and media_type == GRAPHQL_RESPONSE_JSON else 200
         response = Response(encode_json(result.body), status_code=status_code, media_type=media_type)
         _set_cookies(result, response)
+        await self._renew_cookie(request, [result], response)
         return response
+
+    async def _renew_cookie(self, request: Request, results: list[OperationResult], response: Response) -> None:
+        """Sets a fresh token of the cookie's session when the presented one is past half its life.
+
+        Once per HTTP request, a batch included, after every operation has run: a logout or a
+        revocation in the same request is seen (the session has ended, nothing is renewed), and a
+        cookie that a resolver set (login, logout) is never replaced. Costs no statement unless due.
+        """
+        if any(result.sets_access_cookie for result in results):
+            return
+        identity = next((result.cookie_identity for result in results if result.cookie_identity), None)
+        if identity is None:
+            return
+        deps = Dependencies(RequestDatabase(self._database), self._services)
+        try:
+            output = await deps.renew_session().execute(RenewSessionInput(), actor=identity)
+        except Exception as exc:  # noqa: BLE001 - the answer stands: the presented token is still valid
+            report_unexpected(exc, where=f"the renewal of a session ({request_id_of(request)})")
+            return
+        if output.renewed is not None:
+            self._cookies.set(response, output.renewed.access_token, output.renewed.expires_at)
 
     async def _run(self, request: Request, operation: Operation) -> OperationResult:
         """Executes one operation with a request database and a context of its own."""
@@ -154,7 +183,13 @@ class GraphQLEndpoint:
             hide = self._policy.hide_suggestions
             body["errors"] = [format_error(error, request_id=request_id, hide_suggestions=hide) for error in errors]
         cookies = tuple(context.response.headers.getlist("set-cookie"))
-        return OperationResult(body=body, never_executed=never_executed, set_cookie_headers=cookies)
+        return OperationResult(
+            body=body,
+            never_executed=never_executed,
+            set_cookie_headers=cookies,
+            sets_access_cookie=context.sets_cookie,
+            cookie_identity=context.cookie_identity(),
+        )
 
 
 def _note_for_access_log(request: Request, operation_name: str | None, context: Context) -> None:

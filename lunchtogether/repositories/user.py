@@ -7,6 +7,7 @@ from lunchtogether.database import PreparedRead
 from lunchtogether.models import Session, User
 from lunchtogether.repositories.base import Listing, Repository
 from lunchtogether.schemas.pagination import Keyset
+from lunchtogether.schemas.session import SessionUser
 from lunchtogether.schemas.user import UserInDB
 
 _LIKE_ESCAPE = "\\"
@@ -20,12 +21,18 @@ _MATCHING_USERS = Listing(
     ),
 )
 
-# Checked on every signed-in request.
-_BY_ACCESS_TOKEN = PreparedRead(
-    select(User.__table__)
+# Checked on every signed-in request: the user and their session's times, which decide whether
+# the session's last use is written down and its token renewed, with no second statement.
+_BY_SESSION = PreparedRead(
+    select(
+        User.__table__,
+        Session.created_at.label("session_created_at"),
+        Session.last_used_at.label("session_last_used_at"),
+        Session.expires_at.label("session_expires_at"),
+    )
     .join(Session, Session.user_id == User.id)
     .where(
-        Session.id == bindparam("token_id"),
+        Session.id == bindparam("session_id"),
         User.id == bindparam("user_id"),
         Session.revoked_at.is_(None),
         Session.expires_at > bindparam("now"),
@@ -46,9 +53,18 @@ class UserRepository(Repository[UserInDB]):
         async with self._db.connection() as connection:
             return bool((await connection.execute(select(exists().where(User.email == email)))).scalar())
 
-    async def get_by_access_token(self, *, user_id: UUID, token_id: UUID, now: datetime) -> UserInDB | None:
-        """The active owner of a live token, in one round trip: token state and user together."""
-        return await self._fetch_one(_BY_ACCESS_TOKEN, {"token_id": token_id, "user_id": user_id, "now": now})
+    async def get_by_session(self, *, user_id: UUID, session_id: UUID, now: datetime) -> SessionUser | None:
+        """The active owner of a live session and the session's times, in one round trip."""
+        rows = await self._db.fetch(_BY_SESSION, {"session_id": session_id, "user_id": user_id, "now": now})
+        if not rows:
+            return None
+        row = rows[0]
+        return SessionUser(
+            user=UserInDB.model_validate(row),
+            session_created_at=row["session_created_at"],
+            session_last_used_at=row["session_last_used_at"],
+            session_expires_at=row["session_expires_at"],
+        )
 
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
         if not term:

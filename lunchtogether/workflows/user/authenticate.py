@@ -1,12 +1,17 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from lunchtogether.core.security import TokenCodec
+from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.base import InputModel
 from lunchtogether.schemas.user import UserInDB
+
+# A session's last use is written down at most this often: `lastUsedAt` is accurate to about a
+# minute, and a client in steady use costs one statement per request, not two.
+LAST_USE_PRECISION = timedelta(seconds=60)
 
 
 class AuthenticateInput(InputModel):
@@ -14,10 +19,12 @@ class AuthenticateInput(InputModel):
 
 
 class Identity(BaseModel):
-    """Who a request acts as, and by which token (logout revokes that one)."""
+    """Who a request acts as, in which session (logout ends that one), and by a token expiring when."""
 
     user: UserInDB
-    token_id: UUID
+    session_id: UUID
+    session_created_at: datetime
+    token_expires_at: datetime
 
 
 class AuthenticateWorkflow:
@@ -27,15 +34,24 @@ class AuthenticateWorkflow:
     simply signed out. A database failure is not: it propagates, so auth fails closed.
     """
 
-    def __init__(self, *, users: UserRepository, tokens: TokenCodec) -> None:
+    def __init__(self, *, users: UserRepository, sessions: SessionRepository, tokens: TokenCodec) -> None:
         self._users = users
+        self._sessions = sessions
         self._tokens = tokens
 
     async def execute(self, data: AuthenticateInput) -> Identity | None:
         claims = self._tokens.decode(data.token)
         if claims is None:
             return None
-        user = await self._users.get_by_access_token(
-            user_id=claims.user_id, token_id=claims.token_id, now=datetime.now(UTC)
+        now = datetime.now(UTC)
+        found = await self._users.get_by_session(user_id=claims.user_id, session_id=claims.session_id, now=now)
+        if found is None:
+            return None
+        if found.session_last_used_at < now - LAST_USE_PRECISION:
+            await self._sessions.mark_used(claims.session_id, now=now, stale_before=now - LAST_USE_PRECISION)
+        return Identity(
+            user=found.user,
+            session_id=claims.session_id,
+            session_created_at=found.session_created_at,
+            token_expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
         )
-        return None if user is None else Identity(user=user, token_id=claims.token_id)

@@ -46,4 +46,4 @@ class ChangePasswordWorkflow:
         if password_resembles_email(data.new_password, user.email):
             raise InvalidInputError({"newPassword": PASSWORD_IS_EMAIL})
         await self._users.update(user.id, {"hashed_password": await self._hasher.hash(data.new_password)})
-        await self._sessions.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.token_id)
+        await self._sessions.revoke_all_for_user(user.id, now=datetime.now(UTC), keep=actor.session_id)
