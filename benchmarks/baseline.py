@@ -45,14 +45,19 @@ _OPERATION = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
 _FIRST = re.compile(r"users\(first:\s*(\d+)")
 _ALIASED_USER = re.compile(r'(\w+)\s*:\s*user\(id:\s*"([^"]*)"\)')
 
-AUTHENTICATE = """SELECT u.id, u.email, u.full_name, u.created_at
-FROM users u JOIN sessions t ON t.user_id = u.id
-WHERE t.id = $1 AND u.id = $2 AND t.revoked_at IS NULL AND t.expires_at > $3 AND u.is_active
+LAST_USE_PRECISION = timedelta(seconds=60)  # the server writes a session's last use at most this often
+# The server's one statement per signed-in request: the user with the session's times.
+AUTHENTICATE = """SELECT u.id, u.email, u.full_name, u.created_at,
+  s.created_at AS session_created_at, s.last_used_at AS session_last_used_at, s.expires_at AS session_expires_at
+FROM users u JOIN sessions s ON s.user_id = u.id
+WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active
 """
+MARK_USED = "UPDATE sessions SET last_used_at = $2, updated_at = $2 WHERE id = $1 AND last_used_at < $3"
 USERS_PAGE = "SELECT id, full_name, created_at FROM users ORDER BY created_at DESC, id DESC LIMIT $1"
 USERS_BY_ID = "SELECT id, full_name FROM users WHERE id = ANY($1::uuid[])"
 USER_BY_EMAIL = "SELECT id, hashed_password, is_active FROM users WHERE email = $1"
-INSERT_TOKEN = "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)"
+INSERT_SESSION = """INSERT INTO sessions (id, user_id, created_at, updated_at, last_used_at, expires_at, user_agent)
+VALUES ($1, $2, $3, $3, $3, $4, $5)"""
 
 
 class CursorCodec:
@@ -115,7 +120,7 @@ class Baseline:
                 elif name == "Ten":
                     data = await self._ten(connection, request, query)
                 elif name == "Login":
-                    return await self._login(connection, body.get("variables") or {})
+                    return await self._login(connection, request, body.get("variables") or {})
                 else:
                     return _json({"errors": [{"message": f"the baseline has no operation {name!r}"}]}, 400)
             except Unauthenticated:
@@ -133,10 +138,14 @@ class Baseline:
                 algorithms=[JWT_ALGORITHM],
                 options={"require": ["sub", "jti", "iat", "exp"]},
             )
-            user_id, token_id = UUID(str(claims["sub"])), UUID(str(claims["jti"]))
+            user_id, session_id = UUID(str(claims["sub"])), UUID(str(claims["jti"]))
         except (jwt.PyJWTError, ValueError):
             return None
-        return await connection.fetchrow(AUTHENTICATE, token_id, user_id, datetime.now(UTC))
+        now = datetime.now(UTC)
+        viewer = await connection.fetchrow(AUTHENTICATE, session_id, user_id, now)
+        if viewer is not None and viewer["session_last_used_at"] < now - LAST_USE_PRECISION:
+            await connection.execute(MARK_USED, session_id, now, now - LAST_USE_PRECISION)
+        return viewer
 
     async def _me(self, connection: asyncpg.Connection, request: Request) -> dict[str, Any]:
         viewer = await self._viewer(connection, request)
@@ -179,7 +188,7 @@ class Baseline:
         found = {row["id"]: {"id": str(row["id"]), "fullName": row["full_name"]} for row in rows}
         return {alias: found.get(id) for alias, id in wanted}
 
-    async def _login(self, connection: asyncpg.Connection, variables: dict[str, Any]) -> Response:
+    async def _login(self, connection: asyncpg.Connection, request: Request, variables: dict[str, Any]) -> Response:
         data = variables.get("input") or {}
         email, password = str(data.get("email", "")).strip().lower(), str(data.get("password", ""))
         user = await connection.fetchrow(USER_BY_EMAIL, email)
@@ -188,12 +197,14 @@ class Baseline:
         matches = await asyncio.get_running_loop().run_in_executor(self._hashing, verify, password, hashed)
         if user is None or not matches or not user["is_active"]:
             return _json({"data": None, "errors": [{"message": "Incorrect email or password."}]})
-        issued_at = datetime.now(UTC).replace(microsecond=0)
-        expires_at = issued_at + TOKEN_LIFETIME
-        token_id = uuid4()
-        claims = {"sub": str(user["id"]), "jti": str(token_id), "iat": issued_at, "exp": expires_at}
+        now = datetime.now(UTC)
+        issued_at = now.replace(microsecond=0)
+        expires_at = issued_at + TOKEN_LIFETIME  # the server's 30-day maximum age is far beyond it
+        session_id = uuid4()
+        claims = {"sub": str(user["id"]), "jti": str(session_id), "iat": issued_at, "exp": expires_at}
         token = jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
-        await connection.execute(INSERT_TOKEN, token_id, user["id"], expires_at)
+        user_agent = request.headers.get("user-agent", "").replace("\x00", "")[:256] or None
+        await connection.execute(INSERT_SESSION, session_id, user["id"], now, expires_at, user_agent)
         response = _json({"data": {"login": {"accessToken": token, "user": {"id": str(user["id"])}}}})
         response.set_cookie(
             "access_token", token, expires=expires_at, path="/", secure=True, httponly=True, samesite="lax"

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -14,7 +14,7 @@ from sqlalchemy import event, update
 
 from lunchtogether.graphql.pagination import CursorCodec
 from lunchtogether.main import create_app
-from lunchtogether.models import User
+from lunchtogether.models import Session, User
 from tests.support import GraphQL, code, error, make_settings, make_superuser
 
 # A well-formed cursor whose signature is zeros.
@@ -201,13 +201,28 @@ def test_settings_secret_is_not_shown_in_repr(settings):
     assert settings.jwt_secret not in repr(settings)
 
 
-async def test_me_costs_one_statement(api, count_statements):
+async def test_me_costs_one_statement(api, client, count_statements):
     _, token = await api.signed_up("viewer@example.com")
 
     async with count_statements() as statements:
+        assert await api.me(token) is not None  # Bearer
+        assert await api.me() is not None  # the cookie, with no renewal due
+
+    assert len(statements) == 2, statements  # each: session state and user together
+
+
+async def test_the_last_use_of_a_session_costs_one_write_a_minute(api, engine, count_statements):
+    _, token = await api.signed_up("viewer@example.com")
+    async with engine.begin() as connection:  # the last use was a minute ago
+        await connection.execute(update(Session).values(last_used_at=datetime.now(UTC) - timedelta(seconds=61)))
+
+    async with count_statements() as statements:
+        assert await api.me(token) is not None
+    async with count_statements() as steady:
         assert await api.me(token) is not None
 
-    assert len(statements) == 1, statements  # token state and user together
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE"], statements
+    assert len(steady) == 1, steady
 
 
 @pytest.mark.parametrize(("selection", "expected"), [("edges { cursor }", 2), ("totalCount edges { cursor }", 3)])

@@ -1,6 +1,6 @@
 """Reads declared once, at import, that PostgreSQL runs without SQLAlchemy's per-execution work.
 
-A repository declares such a read where it defines it (`_BY_ACCESS_TOKEN = PreparedRead(select(...))`)
+A repository declares such a read where it defines it (`_BY_SESSION = PreparedRead(select(...))`)
 or once per repository class (`Repository.__init_subclass__`). On PostgreSQL it is compiled once
 and sent straight to asyncpg: under load, SQLAlchemy's per-execution work (compiled-cache lookup,
 execution context, result wrapping, the greenlet bridge) costs more CPU than the query itself.
