@@ -260,6 +260,18 @@ async def test_invalid_variables_are_not_quoted_back(client):
     )
 
 
+async def test_an_invalid_scalar_in_a_variable_is_not_quoted_back(client):
+    query = "mutation ($i: LoginInput!) { login(input: $i) { accessToken } }"
+    variables = {"i": {"email": "ann@example.com", "password": {"SECRET-MARKER": None}}}
+
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+
+    assert "SECRET-MARKER" not in response.text
+    assert response.json()["errors"][0]["message"] == (
+        "Variable '$i' has invalid value at .password: String cannot represent a non string value: (not shown)."
+    )
+
+
 async def test_queries_longer_than_the_limit_are_refused(client):
     response = await client.post("/graphql", json={"query": "{ me { id } }" + "#" * 100_000})
 

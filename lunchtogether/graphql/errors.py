@@ -14,7 +14,9 @@ from lunchtogether.core.http_errors import error_body
 logger = logging.getLogger("lunchtogether.graphql")
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
-_FOUND_VALUE = re.compile(r"(?<=[Ff]ound): .*$", re.DOTALL)
+# The value a coercion error quotes: after "found" (an input object), or after "value" (a scalar's
+# "String cannot represent a non string value: {…}").
+_QUOTED_VALUE = re.compile(r"(?:(?<=[Ff]ound)|(?<=value)): .*$", re.DOTALL)
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 INTERNAL_ERROR_MESSAGE = "Internal server error."
@@ -64,10 +66,12 @@ def report_unexpected(exc: BaseException, *, where: object) -> None:
 
 
 def _without_variable_values(message: str) -> str:
-    """`Variable '$i' has invalid value: …, found: {…}.` keeps all but the value."""
+    """`Variable '$i' has invalid value: …, found: {…}.` and `Variable '$i' has invalid value at .a:
+    String cannot represent a non string value: {…}` keep all but the value."""
     if not message.startswith("Variable '$"):
         return message
-    return _FOUND_VALUE.sub(": (not shown).", message, count=1)
+    where, separator, reason = message.partition(": ")  # `where` ends in "has invalid value[ at .path]"
+    return where + separator + _QUOTED_VALUE.sub(": (not shown).", reason, count=1)
 
 
 def internal_error_extensions(request_id: str) -> dict[str, Any]:
