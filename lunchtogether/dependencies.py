@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from lunchtogether.config import Settings
+from lunchtogether.core.email import Mailer, OutboxSignal, build_mailer
 from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
 from lunchtogether.core.security import PasswordHasher, TokenCodec
@@ -14,6 +15,7 @@ from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.email_outbox import EmailOutboxRepository
 from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.workflows.email.deliver_emails import DeliverEmailsWorkflow
 from lunchtogether.workflows.user.authenticate import AuthenticateWorkflow
 from lunchtogether.workflows.user.change_password import ChangePasswordWorkflow
 from lunchtogether.workflows.user.count_users import CountUsersWorkflow
@@ -39,6 +41,9 @@ class Services:
     storage: Storage
     images: ImageProcessor
     workers: WorkerThreads
+    mailer: Mailer
+    # Rung when a request commits a message, so that this process's delivery loop sends it at once.
+    outbox_signal: OutboxSignal
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -61,6 +66,8 @@ class Services:
             ),
             storage=build_storage(settings),
             images=ImageProcessor(workers=workers),
+            mailer=build_mailer(settings),
+            outbox_signal=OutboxSignal(),
         )
 
     async def close(self) -> None:
@@ -85,7 +92,10 @@ class Dependencies:
 
     @cached_property
     def outbox(self) -> EmailOutboxRepository:
-        return EmailOutboxRepository(self.db)
+        return EmailOutboxRepository(self.db, on_stored=self.services.outbox_signal.ring)
+
+    def deliver_emails(self) -> DeliverEmailsWorkflow:
+        return DeliverEmailsWorkflow(outbox=self.outbox, mailer=self.services.mailer)
 
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, tokens=self.services.tokens)
