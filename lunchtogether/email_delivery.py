@@ -6,7 +6,6 @@ one (`EmailOutboxRepository.claim_due`).
 """
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,10 +17,10 @@ from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
 from lunchtogether.workflows.email.deliver_emails import FIRST_RETRY, DeliverEmailsInput
 
-# Messages per round: between rounds the loop looks whether it is stopping.
-ROUND_LIMIT = 20
 # Added to the longest send, so that a hold never ends while its message is still being sent.
 LEASE_MARGIN = timedelta(seconds=30)
+# How long a stop waits for the message being sent (usually milliseconds) before it cancels the send.
+STOP_GRACE_SECONDS = 5.0
 
 logger = logging.getLogger("lunchtogether.email")
 
@@ -35,40 +34,51 @@ class DeliveryTiming:
 
 
 class EmailDelivery:
-    """Sends what is due, then sleeps until a request stores a message or `poll_seconds` pass."""
+    """Sends what is due, one message at a time, then sleeps until a request stores a message or
+    `poll_seconds` pass."""
 
     def __init__(self, database: Database, services: Services, timing: DeliveryTiming) -> None:
         self._database = database
         self._services = services
+        self._signal = services.outbox_signal
         self._timing = timing
-        self._lease = timedelta(seconds=longest_send(services.settings.smtp_timeout)) + LEASE_MARGIN
+        self._input = DeliverEmailsInput(
+            lease=timedelta(seconds=longest_send(services.settings.smtp_timeout)) + LEASE_MARGIN,
+            first_retry=timing.first_retry,
+        )
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="email-delivery")
 
     async def stop(self) -> None:
-        """Stops at once: a message being sent is tried again when its hold ends; the others were not claimed."""
+        """Lets the message being sent finish (within STOP_GRACE_SECONDS) and starts no other.
+
+        A send still going after that is cancelled: its message is tried again when its hold ends.
+        """
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        self._stopping = True
+        self._signal.ring()  # wakes the loop if it sleeps
+        task, self._task = self._task, None
+        _done, pending = await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        if pending:
+            task.cancel()
+            await asyncio.wait({task})
 
     async def _run(self) -> None:
-        while True:
-            handled = await self._round()
-            if handled < ROUND_LIMIT:  # nothing more is due: wait for news
-                await self._services.outbox_signal.wait(self._timing.poll_seconds)
+        while not self._stopping:
+            if not await self._deliver_next():
+                await self._signal.wait(self._timing.poll_seconds)
 
-    async def _round(self) -> int:
-        """How many messages this round handled; 0 after a failure, so that the loop waits before trying again."""
+    async def _deliver_next(self) -> bool:
+        """Whether a message was due; False after a failure too, so that the loop waits before trying again."""
         deps = Dependencies(RequestDatabase(self._database), self._services)
-        data = DeliverEmailsInput(limit=ROUND_LIMIT, lease=self._lease, first_retry=self._timing.first_retry)
         try:
-            return (await deps.deliver_emails().execute(data)).handled
+            return (await deps.deliver_emails().execute(self._input)).handled
         except Exception as exc:  # any failure: the loop outlives a database outage; each failure is reported
-            logger.error("Email delivery round failed", exc_info=exc)
+            logger.error("Email delivery failed", exc_info=exc)
             sentry_sdk.capture_exception(exc)
-            return 0
+            return False

@@ -39,23 +39,23 @@ def recipient_domain(recipient: str) -> str:
 
 
 class DeliverEmailsInput(InputModel):
-    limit: int
-    """At most this many messages in this round, so that the caller looks up again in between (a stop, say)."""
     lease: timedelta
-    """How long a claimed message is held: longer than any one send takes."""
+    """How long the claimed message is held: longer than any one send takes."""
     first_retry: timedelta = FIRST_RETRY
 
 
 class DeliverEmailsOutput(BaseModel):
-    handled: int
-    """Messages sent, rescheduled or given up; below the limit when nothing more was due."""
+    handled: bool
+    """A message was due, and was sent, rescheduled or given up; False when none was due."""
 
 
 class DeliverEmailsWorkflow:
-    """Sends the messages that are due, one at a time, each claimed before it is sent.
+    """Sends the next message that is due, claimed before it is sent.
 
-    A message is claimed alone, so that one held by a sender that stops is at most the one it was
-    sending: it is tried again once its hold ends (and may then arrive twice, the one case where it can).
+    One message a call: the caller decides between two whether to go on (it may be stopping), and a
+    claim holds only the message being sent. A sender that stops in the middle of a send leaves that
+    one message held; it is tried again once the hold ends (and may then arrive twice, the one case
+    where it can).
     """
 
     def __init__(self, *, outbox: EmailOutboxRepository, mailer: Mailer) -> None:
@@ -63,15 +63,12 @@ class DeliverEmailsWorkflow:
         self._mailer = mailer
 
     async def execute(self, data: DeliverEmailsInput) -> DeliverEmailsOutput:
-        handled = 0
-        while handled < data.limit:
-            now = datetime.now(UTC)
-            claimed = await self._outbox.claim_due(now=now, until=now + data.lease, limit=1)
-            if not claimed:
-                break
-            await self._deliver(claimed[0], first_retry=data.first_retry)
-            handled += 1
-        return DeliverEmailsOutput(handled=handled)
+        now = datetime.now(UTC)
+        claimed = await self._outbox.claim_due(now=now, until=now + data.lease, limit=1)
+        if not claimed:
+            return DeliverEmailsOutput(handled=False)
+        await self._deliver(claimed[0], first_retry=data.first_retry)
+        return DeliverEmailsOutput(handled=True)
 
     async def _deliver(self, message: OutboxEmailInDB, *, first_retry: timedelta) -> None:
         try:
