@@ -76,9 +76,12 @@ class EmailDelivery:
     async def _deliver_next(self) -> bool:
         """Whether a message was due; False after a failure too, so that the loop waits before trying again."""
         deps = Dependencies(RequestDatabase(self._database), self._services)
-        try:
-            return (await deps.deliver_emails().execute(self._input)).handled
-        except Exception as exc:  # any failure: the loop outlives a database outage; each failure is reported
-            logger.error("Email delivery failed", exc_info=exc)
-            sentry_sdk.capture_exception(exc)
-            return False
+        # A scope of its own, as a request has: this send's statements and log lines are the
+        # breadcrumbs of its own failure, not of everything the process does after it.
+        with sentry_sdk.isolation_scope():
+            try:
+                return (await deps.deliver_emails().execute(self._input)).handled
+            except Exception as exc:  # any failure: the loop outlives a database outage; each failure is reported
+                logger.error("Email delivery failed", exc_info=exc)
+                sentry_sdk.capture_exception(exc)
+                return False

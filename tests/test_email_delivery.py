@@ -257,20 +257,22 @@ async def test_bodies_stay_out_of_logs_and_sentry(make_sender, mail_server, inge
     """Every log line at DEBUG, SQLAlchemy's and the drivers' included, and every Sentry event: no link."""
     app = make_sender(mail_server, log_level="DEBUG", sentry_dsn=ingest.dsn)
     caplog.set_level(logging.DEBUG)
-    async with running(app):
-        await store(app, message(1, link=LINK))
+    # A scope of the test's own, as a request has, so that its breadcrumbs do not follow later tests.
+    with sentry_sdk.isolation_scope():
+        async with running(app):
+            await store(app, message(1, link=LINK))
 
-        async def failed() -> bool:
-            rows = await outbox_rows(app)
-            return bool(rows) and rows[0]["attempts"] >= 1
+            async def failed() -> bool:
+                rows = await outbox_rows(app)
+                return bool(rows) and rows[0]["attempts"] >= 1
 
-        await eventually(failed)  # the server is down: a failure, logged
-        mail_server.start()
-        await eventually(lambda: _empty(app))
-        # A statement that fails with the link among its parameters (no such user), its error captured.
-        with pytest.raises(ConflictError) as failure:
-            await store(app, message(2, link=LINK), user_id=uuid4())
-        sentry_sdk.capture_exception(failure.value.__cause__)
+            await eventually(failed)  # the server is down: a failure, logged
+            mail_server.start()
+            await eventually(lambda: _empty(app))
+            # A statement that fails with the link among its parameters (no such user), its error captured.
+            with pytest.raises(ConflictError) as failure:
+                await store(app, message(2, link=LINK), user_id=uuid4())
+            sentry_sdk.capture_exception(failure.value.__cause__)
     assert "SQL parameters hidden" in str(failure.value.__cause__)
     assert [sent["To"] for sent in mail_server.messages] == ["user1@example.com"]
     assert LINK in mail_server.messages[0].get_body(("plain",)).get_content()
