@@ -24,7 +24,7 @@ class SmtpMailer:
 
     The server's certificate is checked against the system's trust store (`SSL_CERT_FILE` points
     it elsewhere). A connection per message keeps a failure to the message it hit; the outbox sends
-    a handful at a time, so the handshakes cost little.
+    one message at a time anyway.
     """
 
     def __init__(
