@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from lunchtogether.config import Settings
+from lunchtogether.core.email import Mailer, OutboxSignal, build_mailer
 from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
 from lunchtogether.core.security import PasswordHasher, TokenCodec
@@ -14,6 +15,7 @@ from lunchtogether.database import RequestDatabase
 from lunchtogether.repositories.email_outbox import EmailOutboxRepository
 from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.workflows.email.deliver_emails import DeliverEmailsWorkflow
 from lunchtogether.workflows.session.list_sessions import ListSessionsWorkflow
 from lunchtogether.workflows.session.refresh_session import RefreshSessionWorkflow
 from lunchtogether.workflows.session.renew_session import RenewSessionWorkflow
@@ -45,6 +47,9 @@ class Services:
     workers: WorkerThreads
     session_max_age: timedelta
     """No session outlives its login by more, however used."""
+    mailer: Mailer
+    # Rung when a request commits a message, so that this process's delivery loop sends it at once.
+    outbox_signal: OutboxSignal
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -68,6 +73,8 @@ class Services:
             storage=build_storage(settings),
             images=ImageProcessor(workers=workers),
             session_max_age=timedelta(days=settings.session_max_age_days),
+            mailer=build_mailer(settings),
+            outbox_signal=OutboxSignal(),
         )
 
     async def close(self) -> None:
@@ -92,7 +99,10 @@ class Dependencies:
 
     @cached_property
     def outbox(self) -> EmailOutboxRepository:
-        return EmailOutboxRepository(self.db)
+        return EmailOutboxRepository(self.db, on_stored=self.services.outbox_signal.ring)
+
+    def deliver_emails(self) -> DeliverEmailsWorkflow:
+        return DeliverEmailsWorkflow(outbox=self.outbox, mailer=self.services.mailer)
 
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, sessions=self.sessions, tokens=self.services.tokens)

@@ -24,6 +24,7 @@ from lunchtogether.core.middleware import (
 from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
+from lunchtogether.email_delivery import DeliveryTiming, EmailDelivery
 from lunchtogether.graphql.http_request import PREFLIGHT_HEADERS, HTTPPolicy
 from lunchtogether.graphql.schema import build_schema
 from lunchtogether.graphql.view import GraphQLEndpoint
@@ -39,18 +40,21 @@ logger = logging.getLogger("lunchtogether")
 GC_THRESHOLDS = (50_000, 20, 10)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming | None = None) -> Starlette:
+    """The app; `email_timing` is for tests, which want the outbox polled and retried in moments."""
     settings = settings or get_settings()
     configure_logging(settings)
     init_sentry(settings)
     engine = create_engine(settings)
     services = Services.from_settings(settings)
+    database = Database(engine, native_reads=settings.database_native_reads)
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
         services=services,
-        database=Database(engine, native_reads=settings.database_native_reads),
+        database=database,
         policy=HTTPPolicy.from_settings(settings),
     )
+    email_delivery = EmailDelivery(database, services, email_timing or DeliveryTiming())
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncGenerator[None]:
@@ -59,7 +63,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # while requests wait (docs/performance.md has the size of that heap).
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        email_delivery.start()
         yield
+        await email_delivery.stop()
         await services.close()
         await engine.dispose()
 

@@ -14,6 +14,7 @@ Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for
 Helpers shared by tests live in tests/support.py, not here."""
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sentry_sdk
 from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -31,7 +33,16 @@ from lunchtogether.config import Settings
 from lunchtogether.database import ExecutedStatement, StatementObserver
 from lunchtogether.main import create_app
 from lunchtogether.models import Base
-from tests.support import PASS_SETTINGS, PASSES, POSTGRES_URL, GraphQL, make_settings, migrate, require_postgresql
+from tests.support import (
+    PASS_SETTINGS,
+    PASSES,
+    POSTGRES_URL,
+    GraphQL,
+    IngestServer,
+    make_settings,
+    migrate,
+    require_postgresql,
+)
 
 # A test that asks for one of these runs against PostgreSQL (`postgresql_server`: test_cli's).
 POSTGRESQL_FIXTURES = frozenset({"create_database", "postgresql_server"})
@@ -210,3 +221,16 @@ def moto_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def ingest() -> Iterator[IngestServer]:
+    """A local Sentry; the SDK is switched off again afterwards so that no other test sends anything."""
+    server = IngestServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    sentry_sdk.get_client().close(timeout=5)
+    sentry_sdk.get_global_scope().set_client(None)
+    server.shutdown()
+    server.server_close()

@@ -4,17 +4,22 @@ and talking to the app the way a client does (GraphQL documents over HTTP).
 Tests and conftest.py import from here only; no test imports another test module or conftest."""
 
 import asyncio
+import gzip
 import io
 import json
 import os
+import re
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
 import pytest
+import sentry_sdk
 from PIL import Image
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -211,3 +216,57 @@ def image(format: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", **
 def stored_files(root: Path) -> list[Path]:
     """Every file under a local storage's root."""
     return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+class IngestServer(ThreadingHTTPServer):
+    """Stands in for Sentry: keeps every envelope the SDK posts, decompressed."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _IngestHandler)
+        self.envelopes: list[bytes] = []
+
+    @property
+    def dsn(self) -> str:
+        return f"http://public@127.0.0.1:{self.server_address[1]}/1"
+
+    def raw(self) -> bytes:
+        sentry_sdk.flush(timeout=10)
+        return b"\n".join(self.envelopes)
+
+    def events(self, of_type: str = "event") -> list[dict]:
+        """The items of `of_type` sent so far: "event" (errors, messages) or "transaction"."""
+        sentry_sdk.flush(timeout=10)
+        return [
+            json.loads(payload) for envelope in self.envelopes for kind, payload in _items(envelope) if kind == of_type
+        ]
+
+
+class _IngestHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        assert isinstance(self.server, IngestServer)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        assert self.headers.get("Content-Encoding") in (None, "gzip"), "an encoding the test cannot read"
+        assert re.fullmatch(r"/api/1/envelope/", self.path), self.path
+        self.server.envelopes.append(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the envelopes, not the server's log."""
+
+
+def _items(envelope: bytes) -> Iterator[tuple[str, bytes]]:
+    """The (type, payload) of each item: a header line, then `length` bytes or a line."""
+    _envelope_header, _, rest = envelope.partition(b"\n")
+    while rest.strip():
+        header_line, _, rest = rest.partition(b"\n")
+        header = json.loads(header_line)
+        if "length" in header:
+            payload, rest = rest[: header["length"]], rest[header["length"] :].removeprefix(b"\n")
+        else:
+            payload, _, rest = rest.partition(b"\n")
+        yield header["type"], payload

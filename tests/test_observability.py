@@ -1,15 +1,12 @@
 """Sentry events (sent for real, to a local ingest server) and log lines: once, tagged, without secrets."""
 
-import gzip
 import io
 import json
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import uuid4
 
 import httpx
@@ -32,73 +29,6 @@ from tests.support import LOGIN, ME, PASSWORD, PRODUCTION_EMAIL, TEST_SECRET, co
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
 VARIABLE_PASSWORD = "variable-password-6f1c2"
 INLINE_PASSWORD = "inline-password-9d3e7"
-
-
-class IngestServer(ThreadingHTTPServer):
-    """Stands in for Sentry: keeps every envelope the SDK posts, decompressed."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _IngestHandler)
-        self.envelopes: list[bytes] = []
-
-    @property
-    def dsn(self) -> str:
-        return f"http://public@127.0.0.1:{self.server_address[1]}/1"
-
-    def raw(self) -> bytes:
-        sentry_sdk.flush(timeout=10)
-        return b"\n".join(self.envelopes)
-
-    def events(self, of_type: str = "event") -> list[dict]:
-        """The items of `of_type` sent so far: "event" (errors, messages) or "transaction"."""
-        sentry_sdk.flush(timeout=10)
-        return [
-            json.loads(payload) for envelope in self.envelopes for kind, payload in _items(envelope) if kind == of_type
-        ]
-
-
-class _IngestHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        assert isinstance(self.server, IngestServer)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        assert self.headers.get("Content-Encoding") in (None, "gzip"), "an encoding the test cannot read"
-        assert re.fullmatch(r"/api/1/envelope/", self.path), self.path
-        self.server.envelopes.append(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test reads the envelopes, not the server's log."""
-
-
-def _items(envelope: bytes) -> Iterator[tuple[str, bytes]]:
-    """The (type, payload) of each item: a header line, then `length` bytes or a line."""
-    _envelope_header, _, rest = envelope.partition(b"\n")
-    while rest.strip():
-        header_line, _, rest = rest.partition(b"\n")
-        header = json.loads(header_line)
-        if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"] :].removeprefix(b"\n")
-        else:
-            payload, _, rest = rest.partition(b"\n")
-        yield header["type"], payload
-
-
-@pytest.fixture
-def ingest() -> Iterator[IngestServer]:
-    """A local Sentry; the SDK is switched off again afterwards so that no other test sends anything."""
-    server = IngestServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    sentry_sdk.get_client().close(timeout=5)
-    sentry_sdk.get_global_scope().set_client(None)
-    server.shutdown()
-    server.server_close()
 
 
 def _token() -> str:

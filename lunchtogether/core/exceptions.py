@@ -81,3 +81,15 @@ def invalid_input_from_pydantic(exc: PydanticValidationError) -> InvalidInputErr
         message = error["msg"]
         fields.setdefault(name, message[:1].lower() + message[1:])  # "first input should be …"
     return InvalidInputError(fields)
+
+
+class EmailDeliveryError(Exception):
+    """The mail server could not take a message: it is retried later, so this is a delay, not a loss.
+
+    Not a `DomainError`: no client ever sees it (nothing a request does waits for a mail server).
+    `reason` is short and safe to store and log: the server's code and answer, never the message.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, cast, override
 
 import sentry_sdk
 from sentry_sdk.integrations.asyncpg import AsyncPGIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
 from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.integrations.strawberry import StrawberryIntegration
 
 from lunchtogether.config import Settings
+from lunchtogether.core.email import CONSOLE_MAIL_LOGGER
 from lunchtogether.core.exceptions import DomainError
 from lunchtogether.core.scrubbing import scrub, scrub_text
 
@@ -42,6 +43,8 @@ HANDLER_NAME = "lunchtogether"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
 # uvicorn writes access lines whenever this logger has a handler, even through propagation; ours replace them.
 UVICORN_ACCESS_LOGGER = "uvicorn.access"
+# aiosqlite logs every call it runs at DEBUG, with the statement's parameter values in it.
+AIOSQLITE_LOGGER = "aiosqlite"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -212,6 +215,8 @@ def configure_logging(settings: Settings) -> None:
     uvicorn_access = logging.getLogger(UVICORN_ACCESS_LOGGER)
     uvicorn_access.handlers.clear()
     uvicorn_access.propagate = False
+    # Parameter values hold secrets (and pending messages their links): never logged, whatever `LOG_LEVEL`.
+    logging.getLogger(AIOSQLITE_LOGGER).setLevel(logging.INFO)
 
 
 def _console_handler(settings: Settings) -> logging.Handler:
@@ -235,6 +240,8 @@ def init_sentry(settings: Settings) -> None:
     """Sends unexpected errors to Sentry when `SENTRY_DSN` is set; see the module docstring for who captures what."""
     if not settings.sentry_dsn:
         return
+    # Its lines are whole messages with live links: not even breadcrumbs.
+    ignore_logger(CONSOLE_MAIL_LOGGER)
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment.value,

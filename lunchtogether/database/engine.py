@@ -16,7 +16,9 @@ from lunchtogether.database.statements import OBSERVER_OPTION, StatementObserver
 def create_engine(settings: Settings, *, bounded_statements: bool = True) -> AsyncEngine:
     """The engine of `settings`, every statement on it observed (`statements.py`).
 
-    `bounded_statements=False` for migrations, which may wait and run long.
+    `bounded_statements=False` for migrations, which may wait and run long. Parameter values are
+    left out of SQLAlchemy's error messages and statement logs (`hide_parameters`): they hold
+    emails, password hashes and pending messages with their links, and errors reach logs and Sentry.
     """
     url = settings.sqlalchemy_url
     sqlite = url.startswith("sqlite")
@@ -24,7 +26,12 @@ def create_engine(settings: Settings, *, bounded_statements: bool = True) -> Asy
         slow_seconds=settings.database_slow_query_seconds, system="sqlite" if sqlite else "postgresql"
     )
     if sqlite:
-        engine = create_async_engine(url, connect_args={"timeout": 15}, execution_options={OBSERVER_OPTION: observer})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 15},
+            execution_options={OBSERVER_OPTION: observer},
+            hide_parameters=True,
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     else:
         engine = create_async_engine(
@@ -36,6 +43,7 @@ def create_engine(settings: Settings, *, bounded_statements: bool = True) -> Asy
             pool_recycle=settings.database_pool_recycle or -1,
             connect_args=_asyncpg_arguments(settings, bounded_statements=bounded_statements),
             execution_options={OBSERVER_OPTION: observer},
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     observer.watch(engine.sync_engine)

@@ -1,7 +1,7 @@
 """The app's database, and the one each request works in: every statement of a request goes through here."""
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,6 +50,7 @@ class RequestDatabase:
         self._in_transaction = False
         self._writer: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        self._after_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def connection(self, *, in_transaction: bool = False) -> AsyncGenerator[AsyncConnection]:
@@ -115,10 +116,25 @@ class RequestDatabase:
             yield
             if self._writer is not None:
                 await self._writer.commit()
+            callbacks = self._after_commit
         finally:
             writer, self._writer, self._in_transaction = self._writer, None, False
+            self._after_commit = []
             if writer is not None:
                 await writer.close()  # rolls back what was not committed
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` once what was written so far is committed: at the end of `transaction()`, and
+        never if it rolls back; outside one, at once (each write has committed on its own).
+
+        For telling others about rows they can now see, such as the delivery loop about a new message.
+        """
+        if self._in_transaction:
+            self._after_commit.append(callback)
+        else:
+            callback()
 
 
 async def _checkout(engine: AsyncEngine) -> AsyncConnection:
