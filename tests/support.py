@@ -104,6 +104,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_login_per_email": "10000/second",
         "rate_limit_login_per_ip": "10000/second",
         "rate_limit_register": "10000/second",
+        "rate_limit_email_verification": "10000/second",
+        "rate_limit_password_reset": "10000/second",
     }
     return load_settings(**(values | PASS_SETTINGS.get(database_url, {}) | overrides))
 

@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select, update
 
 from lunchtogether.database import PreparedRead
 from lunchtogether.models import Session, User
@@ -49,6 +49,16 @@ class UserRepository(Repository[UserInDB]):
     async def get_by_access_token(self, *, user_id: UUID, token_id: UUID, now: datetime) -> UserInDB | None:
         """The active owner of a live token, in one round trip: token state and user together."""
         return await self._fetch_one(_BY_ACCESS_TOKEN, {"token_id": token_id, "user_id": user_id, "now": now})
+
+    async def mark_verified(self, user_id: UUID, *, email: str) -> UserInDB | None:
+        """Marks the user verified if `email` is still their address; None (nothing changed) if not."""
+        statement = (
+            update(self.table)
+            .where(User.id == user_id, User.email == email)
+            .values(is_verified=True)
+            .returning(self.table)
+        )
+        return await self._write(statement)
 
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
         if not term:
