@@ -11,7 +11,13 @@ from lunchtogether.graphql.extensions import transactional
 from lunchtogether.graphql.queries import parse_id, user_as_seen_by
 from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
 from lunchtogether.schemas.user import UserUpdate
-from lunchtogether.workflows.account import delete_account, request_password_reset, reset_password, verify_email
+from lunchtogether.workflows.account import (
+    delete_account,
+    request_email_verification,
+    request_password_reset,
+    reset_password,
+    verify_email,
+)
 from lunchtogether.workflows.user import (
     change_password,
     delete_user,
@@ -88,7 +94,8 @@ class Mutation:
     @strawberry.mutation(description="Sends the signed-in user a new verification link; earlier ones stop working.")
     async def request_email_verification(self, info: Info) -> bool:
         actor = await info.context.require_user()
-        await info.context.deps.request_email_verification().execute(actor=actor)
+        data = request_email_verification.RequestEmailVerificationInput(user_id=actor.id, email=actor.email)
+        await info.context.deps.request_email_verification().execute(data)
         return True
 
     @strawberry.mutation(description="Sends a reset link if an active account has the address; always true.")

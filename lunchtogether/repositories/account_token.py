@@ -60,7 +60,8 @@ class AccountTokenRepository(Repository[AccountTokenInDB]):
             "expires_at": literal(now + lifetime, AccountToken.__table__.c.expires_at.type),
         }
         rows = select(*columns.values()).where(users.email == email, users.is_active)
-        await self._db.fetch_in_transaction(insert(self.table).from_select(list(columns), rows))
+        async with self._db.connection(in_transaction=True) as connection:
+            await connection.execute(insert(self.table).from_select(list(columns), rows))
         return token
 
     async def find_usable(self, token: str, *, purpose: AccountTokenPurpose, now: datetime) -> AccountTokenInDB | None:

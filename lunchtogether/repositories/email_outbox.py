@@ -24,4 +24,5 @@ class EmailOutboxRepository(Repository[OutboxEmailInDB]):
         users = User.__table__.c
         columns = {"user_id": users.id} | {name: literal(value) for name, value in message.model_dump().items()}
         rows = select(*columns.values()).where(users.email == message.recipient, users.is_active)
-        await self._db.fetch_in_transaction(insert(self.table).from_select(list(columns), rows))
+        async with self._db.connection(in_transaction=True) as connection:
+            await connection.execute(insert(self.table).from_select(list(columns), rows))
