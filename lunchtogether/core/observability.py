@@ -42,6 +42,8 @@ HANDLER_NAME = "lunchtogether"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
 # uvicorn writes access lines whenever this logger has a handler, even through propagation; ours replace them.
 UVICORN_ACCESS_LOGGER = "uvicorn.access"
+# Loggers that write statement parameters at DEBUG: a pending message's body holds a live link.
+PARAMETER_LOGGERS = ("aiosqlite",)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -212,6 +214,8 @@ def configure_logging(settings: Settings) -> None:
     uvicorn_access = logging.getLogger(UVICORN_ACCESS_LOGGER)
     uvicorn_access.handlers.clear()
     uvicorn_access.propagate = False
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _console_handler(settings: Settings) -> logging.Handler:
