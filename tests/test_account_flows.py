@@ -8,6 +8,7 @@ reader would click it.
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lunchtogether.cli import delete_account
+from lunchtogether.emails import AccountEmails
 from lunchtogether.models import AccountToken, Base, OutboxEmail, Session, User
 from tests.support import (
     PASSWORD,
@@ -363,3 +365,20 @@ async def test_the_operators_delete_user_takes_the_pending_messages_and_links_to
     assert await rows_of(engine, AccountToken, ann["id"]) == 0
     assert await rows_of(engine, OutboxEmail, ann["id"]) == 0
     assert not await api.can_log_in("ann@example.com")
+
+
+# Rendering
+
+
+def test_values_are_escaped_in_the_html_body_only():
+    emails = AccountEmails(frontend_url=f"{FRONTEND_URL}/")
+
+    message = emails.email_changed("a&b@example.com", new_email="<b>x@example.com")
+    expiring = emails.verify_email("ann@example.com", token="abc", expires_in=timedelta(minutes=90))
+
+    assert "a&b@example.com" in message.text_body
+    assert "<b>x@example.com" in message.text_body
+    assert "a&amp;b@example.com" in message.html_body
+    assert "&lt;b&gt;x@example.com" in message.html_body
+    assert f"{FRONTEND_URL}/verify-email?token=abc" in expiring.text_body  # one slash, whatever the setting ends with
+    assert "90 minutes" in expiring.text_body
