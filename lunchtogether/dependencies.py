@@ -12,9 +12,17 @@ from lunchtogether.core.security import PasswordHasher, TokenCodec
 from lunchtogether.core.storage import Storage, build_storage
 from lunchtogether.core.workers import WorkerThreads
 from lunchtogether.database import RequestDatabase
+from lunchtogether.emails import AccountEmails
+from lunchtogether.repositories.account_token import AccountTokenRepository
 from lunchtogether.repositories.email_outbox import EmailOutboxRepository
 from lunchtogether.repositories.session import SessionRepository
 from lunchtogether.repositories.user import UserRepository
+from lunchtogether.workflows.account.delete_account import DeleteAccountWorkflow
+from lunchtogether.workflows.account.request_email_verification import RequestEmailVerificationWorkflow
+from lunchtogether.workflows.account.request_password_reset import RequestPasswordResetWorkflow
+from lunchtogether.workflows.account.reset_password import ResetPasswordWorkflow
+from lunchtogether.workflows.account.send_verification_link import SendVerificationLinkWorkflow
+from lunchtogether.workflows.account.verify_email import VerifyEmailWorkflow
 from lunchtogether.workflows.email.deliver_emails import DeliverEmailsWorkflow
 from lunchtogether.workflows.session.list_sessions import ListSessionsWorkflow
 from lunchtogether.workflows.session.refresh_session import RefreshSessionWorkflow
@@ -50,6 +58,7 @@ class Services:
     mailer: Mailer
     # Rung when a request commits a message, so that this process's delivery loop sends it at once.
     outbox_signal: OutboxSignal
+    emails: AccountEmails
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -69,12 +78,16 @@ class Services:
                 login_per_ip=Limit.parse("login-ip", settings.rate_limit_login_per_ip),
                 register_per_ip=Limit.parse("register-ip", settings.rate_limit_register),
                 change_password_per_user=Limit.parse("change-password", settings.rate_limit_change_password),
+                email_verification_per_user=Limit.parse("email-verification", settings.rate_limit_email_verification),
+                password_reset_per_email=Limit.parse("password-reset-email", settings.rate_limit_password_reset),
+                password_reset_per_ip=Limit.parse("password-reset-ip", settings.rate_limit_password_reset),
             ),
             storage=build_storage(settings),
             images=ImageProcessor(workers=workers),
             session_max_age=timedelta(days=settings.session_max_age_days),
             mailer=build_mailer(settings),
             outbox_signal=OutboxSignal(),
+            emails=AccountEmails(frontend_url=settings.frontend_url),
         )
 
     async def close(self) -> None:
@@ -104,6 +117,10 @@ class Dependencies:
     def deliver_emails(self) -> DeliverEmailsWorkflow:
         return DeliverEmailsWorkflow(outbox=self.outbox, mailer=self.services.mailer)
 
+    @cached_property
+    def account_tokens(self) -> AccountTokenRepository:
+        return AccountTokenRepository(self.db)
+
     def authenticate(self) -> AuthenticateWorkflow:
         return AuthenticateWorkflow(users=self.users, sessions=self.sessions, tokens=self.services.tokens)
 
@@ -118,7 +135,11 @@ class Dependencies:
 
     def register(self) -> RegisterWorkflow:
         return RegisterWorkflow(
-            users=self.users, hasher=self.services.hasher, limiter=self.services.limiter, limits=self.services.limits
+            users=self.users,
+            hasher=self.services.hasher,
+            send_link=self.send_verification_link(),
+            limiter=self.services.limiter,
+            limits=self.services.limits,
         )
 
     def login(self) -> LoginWorkflow:
@@ -152,7 +173,13 @@ class Dependencies:
         return RevokeSessionWorkflow(sessions=self.sessions)
 
     def update_user(self) -> UpdateUserWorkflow:
-        return UpdateUserWorkflow(users=self.users, sessions=self.sessions)
+        return UpdateUserWorkflow(
+            users=self.users,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            emails=self.services.emails,
+            send_link=self.send_verification_link(),
+        )
 
     def upload_avatar(self) -> UploadAvatarWorkflow:
         return UploadAvatarWorkflow(
@@ -170,6 +197,51 @@ class Dependencies:
             users=self.users,
             sessions=self.sessions,
             hasher=self.services.hasher,
+            limiter=self.services.limiter,
+            limits=self.services.limits,
+        )
+
+    def send_verification_link(self) -> SendVerificationLinkWorkflow:
+        return SendVerificationLinkWorkflow(
+            tokens=self.account_tokens,
+            outbox=self.outbox,
+            emails=self.services.emails,
+            lifetime=timedelta(hours=self.services.settings.email_verification_ttl_hours),
+        )
+
+    def request_email_verification(self) -> RequestEmailVerificationWorkflow:
+        return RequestEmailVerificationWorkflow(
+            send_link=self.send_verification_link(), limiter=self.services.limiter, limits=self.services.limits
+        )
+
+    def verify_email(self) -> VerifyEmailWorkflow:
+        return VerifyEmailWorkflow(tokens=self.account_tokens, users=self.users)
+
+    def request_password_reset(self) -> RequestPasswordResetWorkflow:
+        return RequestPasswordResetWorkflow(
+            tokens=self.account_tokens,
+            outbox=self.outbox,
+            emails=self.services.emails,
+            lifetime=timedelta(minutes=self.services.settings.password_reset_ttl_minutes),
+            limiter=self.services.limiter,
+            limits=self.services.limits,
+        )
+
+    def reset_password(self) -> ResetPasswordWorkflow:
+        return ResetPasswordWorkflow(
+            users=self.users,
+            sessions=self.sessions,
+            tokens=self.account_tokens,
+            outbox=self.outbox,
+            emails=self.services.emails,
+            hasher=self.services.hasher,
+        )
+
+    def delete_account(self) -> DeleteAccountWorkflow:
+        return DeleteAccountWorkflow(
+            users=self.users,
+            hasher=self.services.hasher,
+            delete_user=self.delete_user(),
             limiter=self.services.limiter,
             limits=self.services.limits,
         )

@@ -109,6 +109,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_login_per_email": "10000/second",
         "rate_limit_login_per_ip": "10000/second",
         "rate_limit_register": "10000/second",
+        "rate_limit_email_verification": "10000/second",
+        "rate_limit_password_reset": "10000/second",
     }
     return load_settings(**(values | PASS_SETTINGS.get(database_url, {}) | overrides))
 
@@ -130,6 +132,8 @@ mutation Login($input: LoginInput!) {
   login(input: $input) { accessToken expiresAt user { id email fullName } }
 }"""
 ME = "query Me { me { id email fullName isActive isSuperuser } }"
+UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
+PREFLIGHT = {"Apollo-Require-Preflight": "true"}
 PASSWORD = "correct horse battery"
 # Outside the checkout, and kept between runs (Python checks each file against its source).
 PYCACHE = Path(tempfile.gettempdir()) / "lunchtogether-test-pycache"
@@ -186,6 +190,25 @@ class GraphQL:
         result = await self(ME, token=token)
         assert "errors" not in result, result
         return result["data"]["me"]
+
+
+async def upload(
+    api: GraphQL,
+    content: bytes | io.RawIOBase,
+    *,
+    token: str | None,
+    filename: str = "avatar.png",
+    content_type: str = "image/png",
+    headers: dict[str, str] = PREFLIGHT,
+) -> httpx.Response:
+    """`uploadAvatar` as the GraphQL multipart request spec sends it (Apollo's and urql's upload links)."""
+    data = {
+        "operations": json.dumps({"query": UPLOAD, "variables": {"file": None}}),
+        "map": json.dumps({"0": ["variables.file"]}),
+    }
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    files: dict[str, Any] = {"0": (filename, content, content_type)}
+    return await api.client.post("/graphql", data=data, files=files, headers=headers | auth)
 
 
 def error(result: dict) -> dict:

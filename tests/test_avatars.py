@@ -4,7 +4,6 @@ import io
 import json
 import tracemalloc
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -12,28 +11,7 @@ from PIL import Image
 
 from lunchtogether.cli import delete_account
 from lunchtogether.core.storage import S3Storage
-from tests.support import GraphQL, code, error, image, make_settings, stored_files
-
-UPLOAD = "mutation Upload($file: Upload!) { uploadAvatar(file: $file) { id avatarUrl } }"
-PREFLIGHT = {"Apollo-Require-Preflight": "true"}
-
-
-async def upload(
-    api: GraphQL,
-    content: bytes | io.RawIOBase,
-    *,
-    token: str | None,
-    filename: str = "avatar.png",
-    content_type: str = "image/png",
-    headers: dict[str, str] = PREFLIGHT,
-) -> httpx.Response:
-    data = {
-        "operations": json.dumps({"query": UPLOAD, "variables": {"file": None}}),
-        "map": json.dumps({"0": ["variables.file"]}),
-    }
-    auth = {"Authorization": f"Bearer {token}"} if token else {}
-    files: dict[str, Any] = {"0": (filename, content, content_type)}
-    return await api.client.post("/graphql", data=data, files=files, headers=headers | auth)
+from tests.support import PREFLIGHT, UPLOAD, code, error, image, make_settings, stored_files, upload
 
 
 class LazyZeros(io.RawIOBase):

@@ -353,9 +353,9 @@ async def test_delete_user_deletes_the_account_its_tokens_and_its_files(deps, tm
     assert len(stored_files(tmp_path)) == 1
 
     async with deps.db.transaction():
-        deleted = await deps.delete_user().execute(DeleteUserInput(user_id=ann.id))
+        deleted = await deps.delete_user().execute(DeleteUserInput(user_id=ann.id), actor=None)
     async with deps.db.transaction():
-        deleted_again = await deps.delete_user().execute(DeleteUserInput(user_id=ann.id))
+        deleted_again = await deps.delete_user().execute(DeleteUserInput(user_id=ann.id), actor=None)
 
     assert (deleted.deleted, deleted_again.deleted) == (True, False)
     assert stored_files(tmp_path) == []

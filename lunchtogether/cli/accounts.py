@@ -73,7 +73,7 @@ async def delete_account(settings: Settings, email: str) -> bool:
     """Deletes an account by email outside any request, as `delete-user` does."""
     async with _operator_transaction(settings) as deps:
         user = await deps.users.get_by_email(email)
-        output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id)) if user else None
+        output = await deps.delete_user().execute(DeleteUserInput(user_id=user.id), actor=None) if user else None
     return output is not None and output.deleted
 
 

@@ -35,6 +35,16 @@ class InvalidInputError(DomainError):
         return {"code": self.code, "fields": self.fields}
 
 
+INVALID_LINK_MESSAGE = "This link is invalid or has expired; ask for a new one."
+
+
+class InvalidLinkError(InvalidInputError):
+    """A link token that is unknown, used, superseded or expired: one answer for all, so none is told apart."""
+
+    def __init__(self) -> None:
+        super().__init__({"token": "is invalid or has expired"}, INVALID_LINK_MESSAGE)
+
+
 class AuthenticationError(DomainError):
     code = "UNAUTHENTICATED"
     default_message = "You must be signed in."

@@ -43,8 +43,8 @@ HANDLER_NAME = "lunchtogether"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
 # uvicorn writes access lines whenever this logger has a handler, even through propagation; ours replace them.
 UVICORN_ACCESS_LOGGER = "uvicorn.access"
-# aiosqlite logs every call it runs at DEBUG, with the statement's parameter values in it.
-AIOSQLITE_LOGGER = "aiosqlite"
+# Loggers that write statement parameters at DEBUG: a pending message's body holds a live link.
+PARAMETER_LOGGERS = ("aiosqlite",)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -215,8 +215,8 @@ def configure_logging(settings: Settings) -> None:
     uvicorn_access = logging.getLogger(UVICORN_ACCESS_LOGGER)
     uvicorn_access.handlers.clear()
     uvicorn_access.propagate = False
-    # Parameter values hold secrets (and pending messages their links): never logged, whatever `LOG_LEVEL`.
-    logging.getLogger(AIOSQLITE_LOGGER).setLevel(logging.INFO)
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _console_handler(settings: Settings) -> logging.Handler:

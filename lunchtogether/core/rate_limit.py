@@ -30,6 +30,9 @@ class AttemptLimits:
     login_per_ip: Limit
     register_per_ip: Limit
     change_password_per_user: Limit
+    email_verification_per_user: Limit
+    password_reset_per_email: Limit
+    password_reset_per_ip: Limit
 
 
 class AttemptLimiter:

@@ -32,6 +32,12 @@ class ChangePasswordInput:
     new_password: str
 
 
+@strawberry.input
+class ResetPasswordInput:
+    token: str
+    new_password: str
+
+
 def provided_fields(data: object) -> dict[str, Any]:
     """The fields the client sent, explicit nulls included; left-out ones are UNSET."""
     values = {f.name: getattr(data, f.name) for f in fields(data)}  # ty: ignore[invalid-argument-type]

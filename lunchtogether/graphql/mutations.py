@@ -12,8 +12,23 @@ from lunchtogether.graphql.extensions import transactional
 from lunchtogether.graphql.queries import parse_id, user_as_seen_by
 from lunchtogether.graphql.types import LoginPayload, RegisterPayload, UserType
 from lunchtogether.schemas.user import UserUpdate
+from lunchtogether.workflows.account import (
+    delete_account,
+    request_email_verification,
+    request_password_reset,
+    reset_password,
+    verify_email,
+)
 from lunchtogether.workflows.session import refresh_session, revoke_session
-from lunchtogether.workflows.user import change_password, login, logout, register, update_user, upload_avatar
+from lunchtogether.workflows.user import (
+    change_password,
+    delete_user,
+    login,
+    logout,
+    register,
+    update_user,
+    upload_avatar,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -99,6 +114,47 @@ class Mutation:
             current_password=input.current_password, new_password=input.new_password
         )
         await info.context.deps.change_password().execute(data, actor=identity)
+        return True
+
+    @strawberry.mutation(description="Marks the address a verification link went to as verified; no sign-in needed.")
+    async def verify_email(self, info: Info, token: str) -> UserType:
+        output = await info.context.deps.verify_email().execute(verify_email.VerifyEmailInput(token=token))
+        # Whoever holds the link reads the address's own mailbox: they see the account as its owner.
+        return user_as_seen_by(output.user, output.user)
+
+    @strawberry.mutation(description="Sends the signed-in user a new verification link; earlier ones stop working.")
+    async def request_email_verification(self, info: Info) -> bool:
+        actor = await info.context.require_user()
+        data = request_email_verification.RequestEmailVerificationInput(user_id=actor.id, email=actor.email)
+        await info.context.deps.request_email_verification().execute(data)
+        return True
+
+    @strawberry.mutation(description="Sends a reset link if an active account has the address; always true.")
+    async def request_password_reset(self, info: Info, email: str) -> bool:
+        data = request_password_reset.RequestPasswordResetInput(email=email)
+        await info.context.deps.request_password_reset().execute(data, client_ip=info.context.client_ip)
+        return True
+
+    @strawberry.mutation(description="Sets a new password through a reset link and signs out every session.")
+    async def reset_password(self, info: Info, input: inputs.ResetPasswordInput) -> bool:
+        data = reset_password.ResetPasswordInput(token=input.token, new_password=input.new_password)
+        await info.context.deps.reset_password().execute(data)
+        return True
+
+    @strawberry.mutation(description="Deletes the signed-in user, their sessions and files; clears the cookie.")
+    async def delete_account(self, info: Info, password: str) -> bool:
+        actor = await info.context.require_user()
+        data = delete_account.DeleteAccountInput(password=password)
+        await info.context.deps.delete_account().execute(data, actor=actor)
+        info.context.sign_out()
+        return True
+
+    @strawberry.mutation(description="Superusers only: deletes a user, their sessions and files.")
+    async def delete_user(self, info: Info, id: strawberry.ID) -> bool:
+        actor = await info.context.require_user()
+        data = delete_user.DeleteUserInput(user_id=parse_id(id))
+        if not (await info.context.deps.delete_user().execute(data, actor=actor)).deleted:
+            raise NotFoundError("No user has this id.")
         return True
 
 

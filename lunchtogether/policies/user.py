@@ -21,3 +21,11 @@ def can_update_user(actor: UserResponse, user_id: UUID, changes: UserUpdate) -> 
     Takes the target's id, not the account: the answer must not depend on whether it exists.
     """
     return actor.is_superuser or (user_id == actor.id and not changes.changes_flags)
+
+
+def can_delete_user(actor: UserResponse) -> bool:
+    """Only superusers delete accounts by id; users delete their own with `deleteAccount`, and its password check.
+
+    Takes no target, so that the answer cannot depend on whether the id exists.
+    """
+    return actor.is_superuser

@@ -2,10 +2,10 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, literal, select, update
 
 from lunchtogether.database import RequestDatabase
-from lunchtogether.models import OutboxEmail
+from lunchtogether.models import OutboxEmail, User
 from lunchtogether.repositories.base import Repository
 from lunchtogether.schemas.email import EmailMessage, OutboxEmailInDB
 
@@ -21,13 +21,9 @@ class EmailOutboxRepository(Repository[OutboxEmailInDB]):
         self._on_stored = on_stored
 
     async def add(self, message: EmailMessage, *, user_id: UUID | None) -> OutboxEmailInDB:
-        """Stores `message` in the request's transaction: it is sent only if the change that caused it commits.
-
-        Once committed, `on_stored` tells this process's sender, which would otherwise find it at its next poll.
-        """
+        """Stores `message` in the request's transaction: it is sent only if the change that caused it commits."""
         stored = await self.create(message.model_dump() | {"user_id": user_id})
-        if self._on_stored is not None:
-            self._db.after_commit(self._on_stored)
+        self._ring_after_commit()
         return stored
 
     async def claim_due(self, *, now: datetime, until: datetime, limit: int) -> list[OutboxEmailInDB]:
@@ -61,3 +57,21 @@ class EmailOutboxRepository(Repository[OutboxEmailInDB]):
             .returning(table.c.id)
         )
         await self._db.fetch_in_transaction(statement)
+
+    async def add_for_active_account(self, message: EmailMessage) -> None:
+        """Stores `message` only if an active account has its recipient address, in one INSERT … SELECT either way.
+
+        As `AccountTokenRepository.issue_for_active_account`: the same statement for a known address and an
+        unknown one, so that neither the caller nor a client timing it learns which it was.
+        """
+        users = User.__table__.c
+        columns = {"user_id": users.id} | {name: literal(value) for name, value in message.model_dump().items()}
+        rows = select(*columns.values()).where(users.email == message.recipient, users.is_active)
+        async with self._db.connection(in_transaction=True) as connection:
+            await connection.execute(insert(self.table).from_select(list(columns), rows))
+        self._ring_after_commit()
+
+    def _ring_after_commit(self) -> None:
+        """Once committed, `on_stored` tells this process's sender, which would otherwise find it at its next poll."""
+        if self._on_stored is not None:
+            self._db.after_commit(self._on_stored)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select, update
 
 from lunchtogether.database import PreparedRead
 from lunchtogether.models import Session, User
@@ -65,6 +65,16 @@ class UserRepository(Repository[UserInDB]):
             session_last_used_at=row["session_last_used_at"],
             session_expires_at=row["session_expires_at"],
         )
+
+    async def mark_verified(self, user_id: UUID, *, email: str) -> UserInDB | None:
+        """Marks the user verified if `email` is still their address; None (nothing changed) if not."""
+        statement = (
+            update(self.table)
+            .where(User.id == user_id, User.email == email)
+            .values(is_verified=True)
+            .returning(self.table)
+        )
+        return await self._write(statement)
 
     async def search(self, term: str | None, *, limit: int, after: Keyset | None = None) -> list[UserInDB]:
         if not term:

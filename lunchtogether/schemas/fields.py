@@ -75,6 +75,14 @@ def _email(value: str) -> str:
     return address.lower()
 
 
+def email_for_lookup(value: str) -> str:
+    """An address as accounts store it; text that is no valid address stays (lower-cased) and so matches none."""
+    try:
+        return _email(value)
+    except PydanticCustomError:
+        return value.strip().lower()
+
+
 def _new_password(value: str) -> str:
     if len(value) < PASSWORD_MIN_CHARACTERS:
         raise PydanticCustomError("password", "must be at least {min} characters", {"min": PASSWORD_MIN_CHARACTERS})

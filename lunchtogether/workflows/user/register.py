@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from pydantic import BaseModel
 
 from lunchtogether.core.exceptions import ConflictError
@@ -5,6 +7,10 @@ from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits
 from lunchtogether.core.security import PasswordHasher
 from lunchtogether.repositories.user import UserRepository
 from lunchtogether.schemas.user import UserCreate, UserResponse
+from lunchtogether.workflows.account.send_verification_link import (
+    SendVerificationLinkInput,
+    SendVerificationLinkWorkflow,
+)
 
 
 class RegisterInput(UserCreate):
@@ -16,12 +22,19 @@ class RegisterOutput(BaseModel):
 
 
 class RegisterWorkflow:
-    """Creates an account. It does not sign in: that is `LoginWorkflow`'s job."""
+    """Creates an account and sends a link to verify its address. It does not sign in: that is `LoginWorkflow`'s job."""
 
     def __init__(
-        self, *, users: UserRepository, hasher: PasswordHasher, limiter: AttemptLimiter, limits: AttemptLimits
+        self,
+        *,
+        users: UserRepository,
+        hasher: PasswordHasher,
+        send_link: SendVerificationLinkWorkflow,
+        limiter: AttemptLimiter,
+        limits: AttemptLimits,
     ) -> None:
         self._users = users
+        self._send_link = send_link
         self._hasher = hasher
         self._limiter = limiter
         self._limits = limits
@@ -42,4 +55,7 @@ class RegisterWorkflow:
                 "is_superuser": superuser,
             }
         )
+        # Not counted towards the limit of `requestEmailVerification`: the registration limit bounds it.
+        link = SendVerificationLinkInput(user_id=user.id, email=user.email, now=datetime.now(UTC))
+        await self._send_link.execute(link)
         return RegisterOutput(user=user)
