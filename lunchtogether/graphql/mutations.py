@@ -48,12 +48,7 @@ class Mutation:
             email=input.email, password=input.password, user_agent=info.context.request.headers.get("user-agent")
         )
         output = await info.context.deps.login().execute(data, client_ip=info.context.client_ip)
-        info.context.sign_in(output.access_token, output.expires_at)
-        return LoginPayload(
-            user=user_as_seen_by(output.user, output.user),
-            access_token=output.access_token,
-            expires_at=output.expires_at,
-        )
+        return _signed_in(info, output)
 
     @strawberry.mutation(
         description="Clears the cookie and ends the session (everywhere: every session of the user); "
@@ -71,12 +66,7 @@ class Mutation:
         output = await info.context.deps.refresh_session().execute(
             refresh_session.RefreshSessionInput(), actor=identity
         )
-        info.context.sign_in(output.access_token, output.expires_at)
-        return LoginPayload(
-            user=user_as_seen_by(output.user, output.user),
-            access_token=output.access_token,
-            expires_at=output.expires_at,
-        )
+        return _signed_in(info, output)
 
     @strawberry.mutation(
         description="Ends one of the user's own sessions; another user's or an unknown id is NOT_FOUND."
@@ -169,3 +159,11 @@ def _session_id(value: str) -> UUID:
 async def _chunks(file: UploadFile, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     while chunk := await file.read(size):
         yield chunk
+
+
+def _signed_in(info: Info, output: login.LoginOutput | refresh_session.RefreshSessionOutput) -> LoginPayload:
+    """A token for the user: set as the cookie, and in the payload for Bearer clients."""
+    info.context.sign_in(output.access_token, output.expires_at)
+    return LoginPayload(
+        user=user_as_seen_by(output.user, output.user), access_token=output.access_token, expires_at=output.expires_at
+    )
