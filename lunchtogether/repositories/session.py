@@ -50,12 +50,7 @@ class SessionRepository(Repository[SessionInDB]):
 
     async def revoke_for_user(self, session_id: UUID, *, user_id: UUID, now: datetime) -> bool:
         """Ends one live session of `user_id`; False for an ended one or another user's."""
-        return (
-            await self._revoke_where(
-                Session.id == session_id, Session.user_id == user_id, Session.expires_at > now, now=now
-            )
-            > 0
-        )
+        return await self._revoke_where(Session.id == session_id, Session.user_id == user_id, *_live(now), now=now) > 0
 
     async def revoke_all_for_user(self, user_id: UUID, *, now: datetime, keep: UUID | None = None) -> int:
         conditions = [Session.user_id == user_id]
