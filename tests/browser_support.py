@@ -6,7 +6,7 @@ Without one the browser tests are skipped with one line, and under `CI` they fai
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -41,7 +41,7 @@ def require_chromium() -> str:
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium() -> AsyncGenerator[Browser]:
     """A headless Chromium, closed on exit."""
     path = require_chromium()
     async with async_playwright() as playwright:

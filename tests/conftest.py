@@ -16,7 +16,7 @@ Helpers shared by tests live in tests/support.py, not here."""
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from lunchtogether.config import Settings
 from lunchtogether.database import ExecutedStatement, StatementObserver
 from lunchtogether.main import create_app
 from lunchtogether.models import Base
+from tests.servers import Server, launcher
 from tests.support import (
     PASS_SETTINGS,
     PASSES,
@@ -108,6 +109,15 @@ async def postgresql_database(create_database: Callable) -> str:
     url = await create_database("postgresql")
     await migrate(make_settings(url))
     return url
+
+
+@pytest.fixture
+async def launch(postgresql_database: str, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Server]]]:
+    """Starts `lunchtogether serve` processes on ports of their own, sharing one database, and
+    waits until they answer: `await launch("--workers", "2", SOME_SETTING="x")`. Any still
+    running at the end of the test is killed."""
+    async with launcher(postgresql_database, tmp_path) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import datetime
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -33,17 +32,12 @@ from lunchtogether.dependencies import Dependencies
 from lunchtogether.email_delivery import DeliveryTiming
 from lunchtogether.models import OutboxEmail
 from lunchtogether.schemas.email import EmailMessage
+from tests.servers import free_port
 
 # Polled often and retried at once, so that a test waits moments, not seconds.
 QUICK = DeliveryTiming(poll_seconds=0.05, first_retry=datetime.timedelta(milliseconds=50))
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-password-4b7e"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _Collector:

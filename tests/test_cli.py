@@ -24,6 +24,7 @@ from lunchtogether.cli import PASSWORD_VARIABLE, _parser, alembic_config, delete
 from lunchtogether.config import Settings, load_settings
 from lunchtogether.graphql.schema import export_schema
 from lunchtogether.workflows.user.register import RegisterInput
+from tests.servers import free_port
 from tests.support import PASSWORD, python_environment, require_postgresql
 
 
@@ -358,11 +359,6 @@ def test_operator_commands_refuse_a_database_that_is_not_migrated(tmp_path):
 
 
 # --- the quick start -----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
 
 
 def test_the_quick_start_serves_with_the_example_env_file(tmp_path, project_root):

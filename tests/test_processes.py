@@ -3,21 +3,16 @@
 import asyncio
 import os
 import signal
-import socket
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support import REGISTER, TEST_SECRET, UPLOAD_DIR, GraphQL, python_environment
+from tests.servers import GRACE_SECONDS, STARTUP_SECONDS, Server
+from tests.support import REGISTER, GraphQL
 
-STARTUP_SECONDS = 60  # importing the app takes seconds on a busy machine, and a worker imports it again
-GRACE_SECONDS = 10
 # A bcrypt hash at this cost takes half a second or more, and the hashes of a process run one
 # per core less one: registrations sent together are still in flight a moment later, at SIGTERM.
 SLOW_BCRYPT_ROUNDS = 13
@@ -27,92 +22,6 @@ STALLED_SECONDS = 7  # longer than uvicorn's default health check bound
 LOGOUT = "mutation { logout }"
 ME_EMAIL = "{ me { email } }"
 ANN = {"email": "ann@example.com"}
-
-
-@pytest.fixture
-def database_url(postgresql_database: str) -> str:
-    """Servers share a database server, not a file."""
-    return postgresql_database
-
-
-class Server:
-    """One `lunchtogether serve` process, as an operator starts it."""
-
-    def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-
-    async def wait_until_up(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        async with httpx.AsyncClient(base_url=self.url, timeout=1) as client:
-            while time.monotonic() < deadline:
-                assert self.process.returncode is None, f"the server exited: {self.log.read_text()[-2000:]}"
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        pytest.fail(f"the server did not start within {STARTUP_SECONDS} s: {self.log.read_text()[-2000:]}")
-
-    async def terminate(self) -> int:
-        """Sends SIGTERM, as an orchestrator does; the exit status, within the grace period."""
-        self.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(GRACE_SECONDS):
-            return await self.process.wait()
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-
-
-@pytest.fixture
-async def launch(database_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Server]]]:
-    """Starts servers on ports of their own and waits until they answer; kills any a test left running."""
-    servers: list[Server] = []
-
-    async def start(*arguments: str, **environment: str) -> Server:
-        port = _free_port()
-        log = tmp_path / f"serve-{port}.log"
-        with log.open("wb") as output:
-            process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "lunchtogether", "serve", "--port", str(port), *arguments),
-                cwd=tmp_path,
-                env=python_environment(**(_server_environment(database_url) | environment)),
-                stdout=output,
-                stderr=output,
-            )
-        server = Server(process, port, log)
-        servers.append(server)
-        await server.wait_until_up()
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
-        await server.process.wait()
-
-
-def _server_environment(database_url: str) -> dict[str, str]:
-    return {
-        "ENVIRONMENT": "development",
-        "DATABASE_URL": database_url,
-        "JWT_SECRET_KEY": TEST_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "UPLOAD_DIR": UPLOAD_DIR,
-        "LOG_LEVEL": "WARNING",
-        "SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
-        "RATE_LIMIT_LOGIN_PER_EMAIL": "10000/second",
-        "RATE_LIMIT_LOGIN_PER_IP": "10000/second",
-        "RATE_LIMIT_REGISTER": "10000/second",
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _worker_processes(parent: int) -> list[int]:
@@ -204,7 +113,7 @@ def acknowledged(response: httpx.Response | None) -> bool:
     return response is not None and response.status_code == 200 and "errors" not in response.json()
 
 
-async def test_sigterm_finishes_the_requests_in_flight_and_loses_nothing(launch, database_url):
+async def test_sigterm_finishes_the_requests_in_flight_and_loses_nothing(launch, postgresql_database):
     server = await launch(BCRYPT_ROUNDS=str(SLOW_BCRYPT_ROUNDS))
     async with httpx.AsyncClient(base_url=server.url, timeout=GRACE_SECONDS + 5) as client:
         registrations = [asyncio.create_task(register(client, number)) for number in range(REGISTRATIONS)]
@@ -214,7 +123,7 @@ async def test_sigterm_finishes_the_requests_in_flight_and_loses_nothing(launch,
         exited_after = time.monotonic() - terminated_at
         results = await asyncio.gather(*registrations)
 
-    stored = await _emails_in(database_url)
+    stored = await _emails_in(postgresql_database)
     answered = [(email, ended) for email, response, ended in results if acknowledged(response)]
     assert exit_status == 0
     assert exited_after < GRACE_SECONDS
