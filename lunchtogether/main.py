@@ -1,4 +1,4 @@
-"""The Starlette app: `/graphql`, health checks, CORS, request ids, Sentry."""
+"""The Starlette app: `/graphql` (and its explorer in development), health checks, CORS, request ids, Sentry."""
 
 import gc
 import logging
@@ -25,6 +25,7 @@ from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
 from lunchtogether.email_delivery import DeliveryTiming, EmailDelivery
+from lunchtogether.explorer import explorer_routes
 from lunchtogether.graphql.http_request import PREFLIGHT_HEADERS, HTTPPolicy
 from lunchtogether.graphql.schema import build_schema
 from lunchtogether.graphql.view import GraphQLEndpoint
@@ -48,12 +49,8 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
     engine = create_engine(settings)
     services = Services.from_settings(settings)
     database = Database(engine, native_reads=settings.database_native_reads)
-    graphql = GraphQLEndpoint(
-        schema=build_schema(settings),
-        services=services,
-        database=database,
-        policy=HTTPPolicy.from_settings(settings),
-    )
+    policy = HTTPPolicy.from_settings(settings)
+    graphql = GraphQLEndpoint(schema=build_schema(settings), services=services, database=database, policy=policy)
     email_delivery = EmailDelivery(database, services, email_timing or DeliveryTiming())
 
     @asynccontextmanager
@@ -72,6 +69,7 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *explorer_routes(policy.explorer),
             Route("/health", health, methods=["GET"]),
             Route("/health/ready", _readiness(engine), methods=["GET"]),
             *_media_routes(settings),

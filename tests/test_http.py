@@ -208,14 +208,6 @@ async def test_the_header_limit_refuses_with_the_same_body_as_the_endpoint(clien
     assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
-async def test_graphiql_gets_a_policy_that_lets_it_run(client):
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
-
-    policy = response.headers["content-security-policy"]
-    assert "script-src 'self' 'unsafe-inline' https://unpkg.com" in policy
-    assert response.headers["x-content-type-options"] == "nosniff"
-
-
 async def test_a_lone_surrogate_in_the_operation_name_is_a_json_400(client):
     body = b'{"query": "{ me { id } }", "operationName": "\\ud800"}'
 

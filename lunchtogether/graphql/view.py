@@ -11,10 +11,9 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -22,6 +21,7 @@ from lunchtogether.core.http_errors import JSON_MEDIA_TYPE, encode_json, refused
 from lunchtogether.core.middleware import request_id_of
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.dependencies import Dependencies, Services
+from lunchtogether.explorer import explorer_page
 from lunchtogether.graphql.context import Context, CookiePolicy
 from lunchtogether.graphql.errors import format_error, internal_error_body, is_request_error, report_unexpected
 from lunchtogether.graphql.http_request import HTTPPolicy, Operation, OperationReader, RefusedRequestError
@@ -32,12 +32,6 @@ from lunchtogether.workflows.session.renew_session import RenewSessionInput
 from lunchtogether.workflows.user.authenticate import Identity
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-# GraphiQL is a page of inline script that loads its code from unpkg.
-EXPLORER_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
-    "font-src 'self' data: https://unpkg.com; connect-src 'self'; frame-ancestors 'none'"
-)
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -82,7 +76,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if self._policy.explorer and request.method == "GET" and _wants_explorer(request):
-            return HTMLResponse(get_graphql_ide_html("graphiql"), headers={"Content-Security-Policy": EXPLORER_CSP})
+            return explorer_page()
         try:
             media_type = _negotiate(request.headers.get("accept"))
             async with AsyncExitStack() as cleanup:
