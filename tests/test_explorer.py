@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 from playwright.async_api import ConsoleMessage, Page, Request, expect
+from playwright.async_api import Error as PlaywrightError
 
 from lunchtogether.explorer import STATIC
 from tests.browser_support import allow_only, chromium
@@ -121,7 +122,8 @@ def test_every_third_party_file_is_the_one_its_manifest_names():
 async def screenshot_on_failure(page: Page, path: Path) -> AsyncGenerator[None]:
     try:
         yield
-    except AssertionError as failure:
+    except (AssertionError, PlaywrightError) as failure:
+        # Playwright's errors include its timeouts: the page never showed what was awaited.
         await page.screenshot(path=path)
         raise AssertionError(f"{failure} (the page at that moment: {path})") from failure
 
