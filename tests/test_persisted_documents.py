@@ -96,6 +96,13 @@ async def test_a_hash_that_is_not_the_querys_is_refused(api):
     assert (await post(api, {"extensions": apq(sha256(query))})).json() == NOT_FOUND
 
 
+async def test_a_document_that_cannot_run_is_not_registered(api):
+    query = "query Nope { nope } # " + str(uuid.uuid4())
+    response = await post(api, {"query": query, "extensions": apq(sha256(query))})
+    assert response.json()["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    assert (await post(api, {"extensions": apq(sha256(query))})).json() == NOT_FOUND
+
+
 @pytest.mark.parametrize("persisted_query", [{"version": 2, "sha256Hash": "ab"}, {"version": 1}, "abc"])
 async def test_a_malformed_persisted_query_extension_is_refused(api, persisted_query):
     response = await post(api, {"extensions": {"persistedQuery": persisted_query}})
