@@ -138,9 +138,17 @@ async def test_apollos_manifest_is_read_with_its_own_ids(make_app, tmp_path):
     assert (await post(api, {"documentId": "me-2"})).json() == NOT_FOUND
 
 
-async def test_a_document_and_an_id_together_are_refused(make_app, tmp_path):
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": ME, "documentId": f"sha256:{sha256(ME)}"},
+        {"documentId": f"sha256:{sha256(ME)}", "extensions": apq(sha256(ME))},
+    ],
+    ids=["document-and-id", "id-and-hash"],
+)
+async def test_a_document_named_twice_is_refused(make_app, tmp_path, body):
     api = make_app(trusted_documents=client_preset(tmp_path, ME))
-    response = await post(api, {"query": ME, "documentId": f"sha256:{sha256(ME)}"})
+    response = await post(api, body)
     assert response.status_code == 400
     assert code(response.json()) == "BAD_REQUEST"
 
@@ -219,6 +227,15 @@ async def test_the_process_store_drops_the_least_recently_used_past_its_bound(ma
     assert (await post(api, {"extensions": apq(sha256(first))})).json() == NOT_FOUND
     for query in (second, third):
         assert (await post(api, {"extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
+
+
+async def test_the_process_store_keeps_no_more_bytes_than_its_bound(make_app):
+    api = make_app(apq_max_bytes=1024)
+    first, second = (unique_query() + "#" * 500 for _ in range(2))
+    for query in (first, second):
+        assert (await post(api, {"query": query, "extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
+    assert (await post(api, {"extensions": apq(sha256(first))})).json() == NOT_FOUND
+    assert (await post(api, {"extensions": apq(sha256(second))})).json() == {"data": {"me": None}}
 
 
 async def test_registered_queries_are_shared_by_every_process_through_redis(make_app, redis_url):
