@@ -168,7 +168,7 @@ async def test_trusted_only_refuses_any_other_document_and_runs_trusted_ones(mak
     assert (await post(api, {"documentId": sha256(ME)})).json() == {"data": {"me": None}}
 
 
-async def test_trusted_only_never_looks_at_registered_documents(make_app, tmp_path, settings):
+async def test_trusted_only_never_looks_at_registered_documents(make_app, tmp_path):
     query = unique_query()
     open_app = make_app()
     assert (await post(open_app, {"query": query, "extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
