@@ -164,6 +164,10 @@ async def test_trusted_only_refuses_any_other_document_and_runs_trusted_ones(mak
     assert code(strict.json()) == "PERSISTED_QUERY_ONLY"
     registration = await post(api, {"query": ME, "extensions": apq(sha256(ME))})
     assert code(registration.json()) == "PERSISTED_QUERY_ONLY"
+    unparsable = await post(api, {"query": "{ not graphql"})  # refused before parsing: no syntax error
+    assert code(unparsable.json()) == "PERSISTED_QUERY_ONLY"
+    over_get = await get(api, query=ME)
+    assert code(over_get.json()) == "PERSISTED_QUERY_ONLY"
     assert (await post(api, {"documentId": sha256(USERS)})).json() == NOT_FOUND
     assert (await post(api, {"documentId": sha256(ME)})).json() == {"data": {"me": None}}
 
