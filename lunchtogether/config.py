@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     graphql_batching: bool = False
     graphql_max_batch_size: int = Field(default=10, ge=1)
 
+    # Persisted documents (README: "Persisted documents").
+    trusted_documents: str | None = None  # a manifest file: graphql-codegen's client preset's, or Apollo's
+    trusted_documents_only: bool = False  # refuse every document that is not in TRUSTED_DOCUMENTS
+    # Automatic persisted queries: kept in Redis with REDIS_URL (for this long), else in the process (this many).
+    apq_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    apq_max_entries: int = Field(default=1000, ge=1)
+    apq_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
     # Shortcuts around a library, each measured (docs/internals.md, docs/performance.md) and each switchable, so that
     # a suspected bug in one can be ruled out in production by turning it off.
     graphql_fast_execution: bool = True  # plain attribute fields read without Strawberry's resolver chain
@@ -136,6 +144,7 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_username",
         "smtp_password",
+        "trusted_documents",
         mode="before",
     )
     @classmethod
@@ -261,6 +270,12 @@ class Settings(BaseSettings):
     def _require_s3_bucket(self) -> "Settings":
         if self.storage_backend == "s3" and self.s3_bucket is None:
             raise ValueError("S3_BUCKET must be set when STORAGE_BACKEND is s3")
+        return self
+
+    @model_validator(mode="after")
+    def _require_trusted_documents(self) -> "Settings":
+        if self.trusted_documents_only and self.trusted_documents is None:
+            raise ValueError("TRUSTED_DOCUMENTS_ONLY needs TRUSTED_DOCUMENTS, the manifest of the documents to allow")
         return self
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from lunchtogether.config import Settings
+from lunchtogether.core.document_store import DocumentStore, build_document_store
 from lunchtogether.core.email import Mailer, OutboxSignal, build_mailer
 from lunchtogether.core.images import ImageProcessor
 from lunchtogether.core.rate_limit import AttemptLimiter, AttemptLimits, Limit
@@ -59,6 +60,8 @@ class Services:
     # Rung when a request commits a message, so that this process's delivery loop sends it at once.
     outbox_signal: OutboxSignal
     emails: AccountEmails
+    # Documents clients registered by hash (automatic persisted queries).
+    persisted_queries: DocumentStore
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Services":
@@ -88,10 +91,12 @@ class Services:
             mailer=build_mailer(settings),
             outbox_signal=OutboxSignal(),
             emails=AccountEmails(frontend_url=settings.frontend_url),
+            persisted_queries=build_document_store(settings),
         )
 
     async def close(self) -> None:
         await self.storage.close()
+        await self.persisted_queries.close()
         self.workers.close()
 
 

@@ -26,7 +26,9 @@ from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
 from lunchtogether.email_delivery import DeliveryTiming, EmailDelivery
 from lunchtogether.graphql.http_request import PREFLIGHT_HEADERS, HTTPPolicy
+from lunchtogether.graphql.persisted_documents import PersistedDocuments
 from lunchtogether.graphql.schema import build_schema
+from lunchtogether.graphql.trusted_documents import load_trusted_documents
 from lunchtogether.graphql.view import GraphQLEndpoint
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -45,14 +47,22 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
     settings = settings or get_settings()
     configure_logging(settings)
     init_sentry(settings)
+    schema = build_schema(settings)
+    # Before anything that holds a connection: a manifest that cannot be used refuses the start.
+    trusted_documents = load_trusted_documents(settings, schema)
     engine = create_engine(settings)
     services = Services.from_settings(settings)
     database = Database(engine, native_reads=settings.database_native_reads)
     graphql = GraphQLEndpoint(
-        schema=build_schema(settings),
+        schema=schema,
         services=services,
         database=database,
         policy=HTTPPolicy.from_settings(settings),
+        documents=PersistedDocuments(
+            trusted=trusted_documents,
+            trusted_only=settings.trusted_documents_only,
+            store=services.persisted_queries,
+        ),
     )
     email_delivery = EmailDelivery(database, services, email_timing or DeliveryTiming())
 

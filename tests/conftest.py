@@ -14,6 +14,7 @@ Without PostgreSQL (and with `CI` unset) the tests that need it are skipped, for
 Helpers shared by tests live in tests/support.py, not here."""
 
 import asyncio
+import os
 import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as redis
 import sentry_sdk
 from moto.server import ThreadedMotoServer
 from sqlalchemy import text
@@ -38,6 +40,7 @@ from tests.support import (
     PASS_SETTINGS,
     PASSES,
     POSTGRES_URL,
+    REDIS_URL,
     GraphQL,
     IngestServer,
     make_settings,
@@ -222,6 +225,21 @@ async def make_app(settings: Settings) -> AsyncIterator[Callable]:
     for app in apps:
         await app.state.engine.dispose()
         await app.state.services.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The test Redis, emptied before and after the test (skipped without one, failed under CI)."""
+    client = redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except (OSError, redis.RedisError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); set TEST_REDIS_URL")
+    yield REDIS_URL
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

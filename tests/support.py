@@ -31,6 +31,7 @@ from lunchtogether.workflows.user.register import RegisterInput
 
 UPLOAD_DIR = tempfile.mkdtemp(prefix="lunchtogether-test-uploads-")
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
 
 

@@ -1,14 +1,8 @@
 """Brute-force protection: per attempt, per email and per client, shared through Redis."""
 
-import os
 import uuid
 
-import pytest
-import redis.asyncio as redis
-
 from tests.support import LOGIN, PASSWORD, REGISTER, code, error
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _aliased_logins(password: str, count: int) -> str:
@@ -105,20 +99,6 @@ async def test_registrations_per_client_are_limited(make_app):
 
     assert ["errors" in result for result in results] == [False, False, True]
     assert code(results[2]) == "RATE_LIMITED"
-
-
-@pytest.fixture
-async def redis_url():
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except (OSError, redis.RedisError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); set TEST_REDIS_URL")
-    yield REDIS_URL
-    await client.flushdb()
-    await client.aclose()
 
 
 async def test_two_server_instances_share_one_count_through_redis(make_app, redis_url):

@@ -35,12 +35,18 @@ class RefusedRequestError(Exception):
         self.headers = headers
 
 
+NO_DOCUMENT = "The request must carry a GraphQL query as the string 'query'."
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
-    query: str
+    # The document itself, or what names a persisted one (`persisted_documents.py` finds it).
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None
+    persisted_query_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,7 @@ class OperationReader:
                     "variables": _json_param(params.get("variables")),
                     "operationName": params.get("operationName"),
                     "extensions": _json_param(params.get("extensions")),
+                    "documentId": params.get("documentId"),
                 }
             )
         content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -199,9 +206,10 @@ def _operation(data: object, max_query_length: int) -> Operation:
         raise RefusedRequestError(400, "The request body must be a JSON object.")
     query, variables = data.get("query"), data.get("variables")
     operation_name, extensions = data.get("operationName"), data.get("extensions")
-    if not isinstance(query, str) or not query.strip():
-        raise RefusedRequestError(400, "The request must carry a GraphQL query as the string 'query'.")
-    if len(query) > max_query_length:
+    document_id = data.get("documentId")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise RefusedRequestError(400, NO_DOCUMENT)
+    if query is not None and len(query) > max_query_length:
         # Tokens are limited while parsing, but comments are not tokens.
         raise RefusedRequestError(400, f"The query is longer than {max_query_length} characters.")
     if not isinstance(variables, dict | None):
@@ -210,4 +218,26 @@ def _operation(data: object, max_query_length: int) -> Operation:
         raise RefusedRequestError(400, "'operationName' must be a string.")
     if not isinstance(extensions, dict | None):
         raise RefusedRequestError(400, "'extensions' must be a JSON object.")
-    return Operation(query=query, variables=variables, operation_name=operation_name, extensions=extensions)
+    if document_id is not None and (not isinstance(document_id, str) or not document_id):
+        raise RefusedRequestError(400, "'documentId' must be a non-empty string.")
+    return Operation(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        extensions=extensions,
+        document_id=document_id,
+        persisted_query_hash=_persisted_query_hash(extensions),
+    )
+
+
+def _persisted_query_hash(extensions: dict[str, Any] | None) -> str | None:
+    """The hash of an automatic persisted query (Apollo's `extensions.persistedQuery`), if any."""
+    persisted = (extensions or {}).get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise RefusedRequestError(400, "Unsupported persisted query: 'extensions.persistedQuery' must be version 1.")
+    sha256_hash = persisted.get("sha256Hash")
+    if not isinstance(sha256_hash, str) or not sha256_hash:
+        raise RefusedRequestError(400, "'extensions.persistedQuery.sha256Hash' must be a non-empty string.")
+    return sha256_hash

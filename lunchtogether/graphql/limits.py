@@ -30,6 +30,7 @@ from graphql import (
     SelectionSetNode,
     Visitor,
     parse,
+    specified_rules,
     validate,
     visit,
 )
@@ -123,6 +124,18 @@ def operation_names(query: str, policy: QueryPolicy) -> list[str | None]:
     ]
 
 
+def checked_document(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> DocumentNode:
+    """The document of `query`, parsed and checked as a request's would be; raises its first error.
+
+    For documents known before any request (trusted documents): not cached, so that they do
+    not crowd the requests' cache out.
+    """
+    document = parse(query, max_tokens=policy.max_tokens)
+    if errors := _check(schema, document, tuple(specified_rules), policy):
+        raise errors[0]
+    return document
+
+
 @lru_cache(maxsize=CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
@@ -192,4 +205,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy", "operation_names"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "checked_document", "operation_names"]

@@ -27,6 +27,13 @@ from lunchtogether.graphql.errors import format_error, internal_error_body, is_r
 from lunchtogether.graphql.http_request import HTTPPolicy, Operation, OperationReader, RefusedRequestError
 from lunchtogether.graphql.limits import operation_names
 from lunchtogether.graphql.pagination import CursorCodec
+from lunchtogether.graphql.persisted_documents import (
+    NOT_FOUND_BODY,
+    NOT_FOUND_CACHE_CONTROL,
+    ONLY_BODY,
+    PersistedDocuments,
+    PersistedQueryOnlyError,
+)
 from lunchtogether.graphql.schema import Schema
 from lunchtogether.workflows.session.renew_session import RenewSessionInput
 from lunchtogether.workflows.user.authenticate import Identity
@@ -57,6 +64,10 @@ class OperationResult:
     cookie_identity: Identity | None = None
 
 
+# The answer to an id or hash that names no document: Apollo's and urql's links then send the document.
+NOT_FOUND_RESULT = OperationResult(body=NOT_FOUND_BODY, never_executed=True, set_cookie_headers=())
+
+
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -65,8 +76,10 @@ class GraphQLEndpoint:
         services: Services,
         database: Database,
         policy: HTTPPolicy,
+        documents: PersistedDocuments,
     ) -> None:
         self._api_schema = schema
+        self._documents = documents
         self._services = services
         self._database = database
         self._policy = policy
@@ -87,28 +100,43 @@ class GraphQLEndpoint:
             media_type = _negotiate(request.headers.get("accept"))
             async with AsyncExitStack() as cleanup:
                 operations = await self._reader.read(request, cleanup)
-                if isinstance(operations, Operation):
-                    return await self._execute(request, operations, media_type)
-                return await self._execute_batch(request, operations, media_type)
+                return await self._answer(request, operations, media_type)
         except RefusedRequestError as refused:
             return refused_request(refused.status_code, refused.message, refused.headers)
         except Exception as exc:  # noqa: BLE001 - a failure outside the resolvers is still a GraphQL answer
             return Response(encode_json(internal_error_body(exc, request_id_of(request))), media_type=JSON_MEDIA_TYPE)
 
-    async def _execute_batch(self, request: Request, operations: list[Operation], media_type: str) -> Response:
+    async def _answer(self, request: Request, operations: Operation | list[Operation], media_type: str) -> Response:
+        """Every operation's document is found before any of them runs: where only trusted documents
+        run, one document of the request's own refuses the whole request, a batch included."""
+        batch = operations if isinstance(operations, list) else [operations]
+        try:
+            texts = [await self._documents.text(operation) for operation in batch]
+        except PersistedQueryOnlyError:
+            return Response(
+                encode_json(ONLY_BODY), status_code=_request_error_status(media_type), media_type=media_type
+            )
+        if isinstance(operations, Operation):
+            return await self._execute(request, operations, texts[0], media_type)
+        return await self._execute_batch(request, list(zip(batch, texts, strict=True)), media_type)
+
+    async def _execute_batch(
+        self, request: Request, operations: list[tuple[Operation, str | None]], media_type: str
+    ) -> Response:
         """Each operation of a batch runs on its own, one after the other, as if sent alone."""
-        results = [await self._run(request, operation) for operation in operations]
+        results = [await self._result(request, operation, text) for operation, text in operations]
         response = Response(encode_json([result.body for result in results]), media_type=media_type)
         for result in results:
             _set_cookies(result, response)
         await self._renew_cookie(request, results, response)
         return response
 
-    async def _execute(self, request: Request, operation: Operation, media_type: str) -> Response:
-        result = await self._run(request, operation)
-        # The spec's rule: under the new media type a request that never executed is a 4xx.
-        status_code = 400 if result.never_executed and media_type == GRAPHQL_RESPONSE_JSON else 200
+    async def _execute(self, request: Request, operation: Operation, text: str | None, media_type: str) -> Response:
+        result = await self._result(request, operation, text)
+        status_code = _request_error_status(media_type) if result.never_executed else 200
         response = Response(encode_json(result.body), status_code=status_code, media_type=media_type)
+        if text is None and request.method == "GET":
+            response.headers["Cache-Control"] = NOT_FOUND_CACHE_CONTROL
         _set_cookies(result, response)
         await self._renew_cookie(request, [result], response)
         return response
@@ -134,11 +162,15 @@ class GraphQLEndpoint:
         if output.renewed is not None:
             self._cookies.set(response, output.renewed.access_token, output.renewed.expires_at)
 
-    async def _run(self, request: Request, operation: Operation) -> OperationResult:
+    async def _result(self, request: Request, operation: Operation, text: str | None) -> OperationResult:
+        """The operation's answer; `text` is its document, None when its id or hash named none."""
+        return NOT_FOUND_RESULT if text is None else await self._run(request, operation, text)
+
+    async def _run(self, request: Request, operation: Operation, text: str) -> OperationResult:
         """Executes one operation with a request database and a context of its own."""
         name = operation.operation_name
         if name is None:
-            names = operation_names(operation.query, self._api_schema.policy)
+            names = operation_names(text, self._api_schema.policy)
             if len(names) > 1:
                 error = {"message": "Must provide operation name if query contains multiple operations."}
                 return OperationResult(body={"errors": [error]}, never_executed=True, set_cookie_headers=())
@@ -155,7 +187,7 @@ class GraphQLEndpoint:
         )
         try:
             result = await self._api_schema.execute(
-                operation.query,
+                text,
                 variable_values=operation.variables,
                 context_value=context,
                 operation_name=operation.operation_name,
@@ -202,6 +234,11 @@ def _note_for_access_log(request: Request, operation_name: str | None, context: 
 def _set_cookies(result: OperationResult, response: Response) -> None:
     for header in result.set_cookie_headers:
         response.headers.append("set-cookie", header)
+
+
+def _request_error_status(media_type: str) -> int:
+    """The spec's rule: under the new media type a request that never executed is a 4xx."""
+    return 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
 
 
 def _negotiate(accept: str | None) -> str:
