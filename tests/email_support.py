@@ -80,6 +80,14 @@ class MailServer:
             self._controller.stop()
             self._controller = None
 
+    def __enter__(self) -> "MailServer":
+        """Up for the block: `with MailServer() as server:`."""
+        self.start()
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        self.stop()
+
     def settings(self, **overrides: object) -> dict[str, object]:
         """The settings of an app that sends here, without TLS unless `overrides` say so."""
         return {

@@ -23,10 +23,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 @pytest.fixture
 def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
+    with MailServer() as server:
+        yield server
 
 
 @pytest.fixture

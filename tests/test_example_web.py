@@ -52,10 +52,8 @@ def require_node() -> None:
 
 @pytest.fixture
 def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
+    with MailServer() as server:
+        yield server
 
 
 def build(api_url: str, out_dir: Path) -> None:
