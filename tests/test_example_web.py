@@ -72,16 +72,21 @@ def build(api_url: str, out_dir: Path) -> None:
 @asynccontextmanager
 async def preview(out_dir: Path, port: int) -> AsyncGenerator[str]:
     """`vite preview` serving the build (every unknown path answers index.html); stopped on exit."""
-    process = await asyncio.create_subprocess_exec(
-        *(str(WEB / "node_modules" / ".bin" / "vite"), "preview", "--outDir", str(out_dir)),
-        *("--port", str(port), "--strictPort", "--host", "localhost"),
-        cwd=WEB,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    log = out_dir.parent / "vite-preview.log"
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            *(str(WEB / "node_modules" / ".bin" / "vite"), "preview", "--outDir", str(out_dir)),
+            *("--port", str(port), "--strictPort", "--host", "localhost"),
+            cwd=WEB,
+            stdout=output,
+            stderr=output,
+        )
     origin = f"http://localhost:{port}"
     try:
-        await eventually(lambda: answers(f"{origin}/sign-in"), within=STARTUP_SECONDS)
+        try:
+            await eventually(lambda: answers(f"{origin}/sign-in"), within=STARTUP_SECONDS)
+        except AssertionError:
+            pytest.fail(f"vite preview did not answer at {origin}: {log.read_text()[-2000:]}")
         yield origin
     finally:
         process.terminate()
