@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
         database=database,
         policy=HTTPPolicy.from_settings(settings),
         documents=PersistedDocuments(
+            schema=schema,
             trusted=trusted_documents,
             trusted_only=settings.trusted_documents_only,
             store=services.persisted_queries,

@@ -222,12 +222,30 @@ def test_a_port_out_of_range_is_one_line(tmp_path):
         ("LOG_LEVEL", "loud", "LOG_LEVEL: Input should be 'CRITICAL', 'ERROR', 'WARNING', 'INFO' or 'DEBUG'"),
         ("CORS_ORIGINS", "*", "CORS_ORIGINS: '*' is refused"),
         ("CORS_ORIGINS", "http://localhost:3000/app", "CORS_ORIGINS: 'http://localhost:3000/app' is not an origin"),
+        ("TRUSTED_DOCUMENTS_ONLY", "true", "TRUSTED_DOCUMENTS_ONLY needs TRUSTED_DOCUMENTS"),
     ],
 )
 def test_a_wrong_setting_refuses_the_start_in_one_line(tmp_path, variable, value, expected):
     finished = run("serve", "--port", str(free_port()), cwd=tmp_path, **{variable: value})
 
     assert one_line(finished).startswith(f"lunchtogether: refusing to start: {expected}")
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        (None, "cannot be read: No such file or directory"),
+        ('{"me": "query { me { nope } }"}', "the document 'me' is invalid: Cannot query field 'nope' on type 'User'."),
+    ],
+)
+def test_an_unusable_trusted_documents_manifest_refuses_the_start_in_one_line(tmp_path, manifest, expected):
+    path = tmp_path / "persisted-documents.json"
+    if manifest is not None:
+        path.write_text(manifest)
+    finished = run("serve", "--port", str(free_port()), cwd=tmp_path, TRUSTED_DOCUMENTS=str(path))
+
+    assert finished.returncode == 1
+    assert one_line(finished) == f"lunchtogether: refusing to start: TRUSTED_DOCUMENTS {path}: {expected}"
 
 
 @pytest.mark.parametrize(("flag", "environment"), [(["--debug"], {}), ([], {"LOG_LEVEL": "DEBUG"})])

@@ -96,6 +96,13 @@ async def test_a_hash_that_is_not_the_querys_is_refused(api):
     assert (await post(api, {"extensions": apq(sha256(query))})).json() == NOT_FOUND
 
 
+async def test_a_document_that_cannot_run_is_not_registered(api):
+    query = "query Nope { nope } # " + str(uuid.uuid4())
+    response = await post(api, {"query": query, "extensions": apq(sha256(query))})
+    assert response.json()["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    assert (await post(api, {"extensions": apq(sha256(query))})).json() == NOT_FOUND
+
+
 @pytest.mark.parametrize("persisted_query", [{"version": 2, "sha256Hash": "ab"}, {"version": 1}, "abc"])
 async def test_a_malformed_persisted_query_extension_is_refused(api, persisted_query):
     response = await post(api, {"extensions": {"persistedQuery": persisted_query}})
@@ -131,9 +138,17 @@ async def test_apollos_manifest_is_read_with_its_own_ids(make_app, tmp_path):
     assert (await post(api, {"documentId": "me-2"})).json() == NOT_FOUND
 
 
-async def test_a_document_and_an_id_together_are_refused(make_app, tmp_path):
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": ME, "documentId": f"sha256:{sha256(ME)}"},
+        {"documentId": f"sha256:{sha256(ME)}", "extensions": apq(sha256(ME))},
+    ],
+    ids=["document-and-id", "id-and-hash"],
+)
+async def test_a_document_named_twice_is_refused(make_app, tmp_path, body):
     api = make_app(trusted_documents=client_preset(tmp_path, ME))
-    response = await post(api, {"query": ME, "documentId": f"sha256:{sha256(ME)}"})
+    response = await post(api, body)
     assert response.status_code == 400
     assert code(response.json()) == "BAD_REQUEST"
 
@@ -149,11 +164,15 @@ async def test_trusted_only_refuses_any_other_document_and_runs_trusted_ones(mak
     assert code(strict.json()) == "PERSISTED_QUERY_ONLY"
     registration = await post(api, {"query": ME, "extensions": apq(sha256(ME))})
     assert code(registration.json()) == "PERSISTED_QUERY_ONLY"
+    unparsable = await post(api, {"query": "{ not graphql"})  # refused before parsing: no syntax error
+    assert code(unparsable.json()) == "PERSISTED_QUERY_ONLY"
+    over_get = await get(api, query=ME)
+    assert code(over_get.json()) == "PERSISTED_QUERY_ONLY"
     assert (await post(api, {"documentId": sha256(USERS)})).json() == NOT_FOUND
     assert (await post(api, {"documentId": sha256(ME)})).json() == {"data": {"me": None}}
 
 
-async def test_trusted_only_never_looks_at_registered_documents(make_app, tmp_path, settings):
+async def test_trusted_only_never_looks_at_registered_documents(make_app, tmp_path):
     query = unique_query()
     open_app = make_app()
     assert (await post(open_app, {"query": query, "extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
@@ -212,6 +231,15 @@ async def test_the_process_store_drops_the_least_recently_used_past_its_bound(ma
     assert (await post(api, {"extensions": apq(sha256(first))})).json() == NOT_FOUND
     for query in (second, third):
         assert (await post(api, {"extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
+
+
+async def test_the_process_store_keeps_no_more_bytes_than_its_bound(make_app):
+    api = make_app(apq_max_bytes=1024)
+    first, second = (unique_query() + "#" * 500 for _ in range(2))
+    for query in (first, second):
+        assert (await post(api, {"query": query, "extensions": apq(sha256(query))})).json() == {"data": {"me": None}}
+    assert (await post(api, {"extensions": apq(sha256(first))})).json() == NOT_FOUND
+    assert (await post(api, {"extensions": apq(sha256(second))})).json() == {"data": {"me": None}}
 
 
 async def test_registered_queries_are_shared_by_every_process_through_redis(make_app, redis_url):

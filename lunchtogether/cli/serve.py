@@ -10,6 +10,8 @@ import uvicorn
 from lunchtogether.cli.failures import OperatorError, listen_failure
 from lunchtogether.cli.migrations import migrate_and_report
 from lunchtogether.config import Settings
+from lunchtogether.graphql.schema import build_schema
+from lunchtogether.graphql.trusted_documents import TrustedDocumentsError, load_trusted_documents
 
 # With --workers, uvicorn pings every worker and replaces one that does not answer in time. A
 # worker it has just spawned imports the whole app again first, which on a loaded machine can
@@ -27,6 +29,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
     signal.signal(signal.SIGTERM, stopped)
     _check_can_listen(args.host, args.port)
+    _check_trusted_documents(settings)
     if settings.is_development:
         print(migrate_and_report(settings, "head", upgrade=True, debug=args.debug), flush=True)
     uvicorn.run(
@@ -62,3 +65,11 @@ def _check_can_listen(host: str, port: int) -> None:
         raise OperatorError(f"cannot find the address {host}: pass --host 127.0.0.1 or --host 0.0.0.0") from None
     except OSError as exc:
         raise OperatorError(listen_failure(exc, host, port)) from exc
+
+
+def _check_trusted_documents(settings: Settings) -> None:
+    """Every server process loads the manifest and would fail at length; this says why in one line, once."""
+    try:
+        load_trusted_documents(settings, build_schema(settings))
+    except TrustedDocumentsError as exc:
+        raise OperatorError(f"refusing to start: {exc}") from None

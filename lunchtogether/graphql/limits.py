@@ -136,6 +136,15 @@ def checked_document(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> 
     return document
 
 
+def is_valid(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> bool:
+    """Whether a request with this text gets past parsing and validation; cached, so that the
+    request's own check of the same text costs nothing more."""
+    try:
+        return not _validate(schema, query, tuple(specified_rules), policy)
+    except GraphQLError:
+        return False
+
+
 @lru_cache(maxsize=CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
@@ -205,4 +214,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy", "checked_document", "operation_names"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "checked_document", "is_valid", "operation_names"]

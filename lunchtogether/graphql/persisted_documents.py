@@ -14,6 +14,8 @@ from hashlib import sha256
 from lunchtogether.core.document_store import DocumentStore
 from lunchtogether.core.http_errors import error_body
 from lunchtogether.graphql.http_request import NO_DOCUMENT, Operation, RefusedRequestError
+from lunchtogether.graphql.limits import is_valid
+from lunchtogether.graphql.schema import Schema
 from lunchtogether.graphql.trusted_documents import TrustedDocuments, document_key
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -33,7 +35,10 @@ class PersistedQueryOnlyError(Exception):
 
 
 class PersistedDocuments:
-    def __init__(self, *, trusted: TrustedDocuments | None, trusted_only: bool, store: DocumentStore) -> None:
+    def __init__(
+        self, *, schema: Schema, trusted: TrustedDocuments | None, trusted_only: bool, store: DocumentStore
+    ) -> None:
+        self._schema = schema
         self._trusted = trusted
         self._trusted_only = trusted_only
         self._store = store
@@ -70,4 +75,6 @@ class PersistedDocuments:
         digest = sha256(query.encode()).hexdigest()
         if document_key(sha256_hash) != digest:
             raise RefusedRequestError(400, "The persistedQuery sha256Hash is not the SHA-256 of the query.")
-        await self._store.put(digest, query)
+        # As Apollo Server does: a document that could never run is not worth a place in the store.
+        if is_valid(self._schema._schema, query, self._schema.policy):
+            await self._store.put(digest, query)
