@@ -79,15 +79,18 @@ function AvatarForm() {
 
 function SignOut() {
   const client = useApolloClient();
-  const [logout] = useMutation(LogoutMutation);
+  const [logout, { error }] = useMutation(LogoutMutation);
   const signOut = async () => {
     await logout({ variables: { everywhere: false } });
     await client.clearStore();
     navigate("/sign-in");
   };
   return (
-    <button type="button" onClick={signOut}>
-      Sign out
-    </button>
+    <>
+      <button type="button" onClick={() => signOut().catch(() => {})}>
+        Sign out
+      </button>
+      {error && <p role="alert">{errorMessage(error)}</p>}
+    </>
   );
 }

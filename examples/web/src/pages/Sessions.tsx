@@ -1,4 +1,5 @@
 import { useApolloClient, useMutation, useQuery } from "@apollo/client/react";
+import { useState } from "react";
 import { LogoutMutation, RevokeSessionMutation, SessionsQuery } from "../documents";
 import { errorMessage } from "../errors";
 import { navigate } from "../router";
@@ -8,14 +9,18 @@ export function Sessions() {
   const { data, error, refetch } = useQuery(SessionsQuery, { fetchPolicy: "network-only" });
   const [revoke] = useMutation(RevokeSessionMutation);
   const [logout] = useMutation(LogoutMutation);
+  const [failure, setFailure] = useState<string | null>(null);
   if (error) return <p role="alert">{errorMessage(error)}</p>;
   if (!data) return <p>Loading…</p>;
 
-  const signOutEverywhere = async () => {
+  // A click handler that shows what went wrong instead of dropping it.
+  const attempt = (action: () => Promise<unknown>) => () =>
+    action().catch((reason: unknown) => setFailure(errorMessage(reason)));
+  const signOutEverywhere = attempt(async () => {
     await logout({ variables: { everywhere: true } });
     await client.clearStore();
     navigate("/");
-  };
+  });
   return (
     <>
       <h1>Sessions</h1>
@@ -27,7 +32,7 @@ export function Sessions() {
             {session.current ? (
               <strong>(this browser)</strong>
             ) : (
-              <button type="button" onClick={() => revoke({ variables: { id: session.id } }).then(() => refetch())}>
+              <button type="button" onClick={attempt(() => revoke({ variables: { id: session.id } }).then(() => refetch()))}>
                 Sign it out
               </button>
             )}
@@ -37,6 +42,7 @@ export function Sessions() {
       <button type="button" onClick={signOutEverywhere}>
         Sign out everywhere
       </button>
+      {failure && <p role="alert">{failure}</p>}
     </>
   );
 }
