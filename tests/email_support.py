@@ -9,6 +9,7 @@ import datetime
 import email
 import email.policy
 import ipaddress
+import re
 import ssl
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -78,6 +79,14 @@ class MailServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def __enter__(self) -> "MailServer":
+        """Up for the block: `with MailServer() as server:`."""
+        self.start()
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        self.stop()
 
     def settings(self, **overrides: object) -> dict[str, object]:
         """The settings of an app that sends here, without TLS unless `overrides` say so."""
@@ -174,3 +183,23 @@ async def eventually(condition: Callable[[], Awaitable[bool] | bool], *, within:
             return
         assert time.monotonic() < deadline, f"not within {within} s"
         await asyncio.sleep(0.02)
+
+
+async def link_received(server: MailServer, recipient: str, page: str, *, count: int, frontend_url: str) -> str:
+    """The token of the link to `{frontend_url}/{page}` in the `count`th message that reached `recipient`."""
+
+    def arrived() -> list[MimeMessage]:
+        return [message for message in server.messages if message["To"] == recipient]
+
+    await eventually(lambda: len(arrived()) >= count)
+    received = arrived()[count - 1]
+    plain = received.get_body(("plain",))
+    assert plain is not None
+    assert received.get_body(("html",)) is not None
+    text = plain.get_content()
+    assert "LunchTogether" in received["Subject"] + text
+    link = re.compile(re.escape(frontend_url) + r"/(verify-email|reset-password)\?token=([A-Za-z0-9_-]+)")
+    found = link.search(text)
+    assert found is not None, text
+    assert found.group(1) == page, text
+    return found.group(2)

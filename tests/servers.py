@@ -58,8 +58,9 @@ async def launcher(database_url: str, tmp_path: Path) -> AsyncGenerator[Callable
     """Starts servers on ports of their own and waits until they answer; kills any a test left running."""
     servers: list[Server] = []
 
-    async def start(*arguments: str, **environment: str) -> Server:
-        port = free_port()
+    async def start(*arguments: str, port: int | None = None, **environment: str) -> Server:
+        """`port`: one chosen up front (`free_port()`) when something must know it before the server starts."""
+        port = port or free_port()
         log = tmp_path / f"serve-{port}.log"
         with log.open("wb") as output:
             process = await asyncio.create_subprocess_exec(

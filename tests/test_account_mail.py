@@ -4,7 +4,6 @@
 its delivery loop) and sends over SMTP to aiosmtpd, and the test follows the links in what arrived.
 """
 
-import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -12,11 +11,10 @@ import pytest
 from starlette.applications import Starlette
 
 from lunchtogether.main import create_app
-from tests.email_support import QUICK, MailServer, eventually, running
+from tests.email_support import QUICK, MailServer, eventually, link_received, running
 from tests.support import ME, PASSWORD, GraphQL, make_settings
 
 FRONTEND_URL = "https://app.example.com"
-_LINK = re.compile(re.escape(FRONTEND_URL) + r"/(verify-email|reset-password)\?token=([A-Za-z0-9_-]+)")
 VERIFY_EMAIL = "mutation Verify($token: String!) { verifyEmail(token: $token) { email isVerified } }"
 REQUEST_RESET = "mutation Forgot($email: String!) { requestPasswordReset(email: $email) }"
 RESET_PASSWORD = "mutation Reset($input: ResetPasswordInput!) { resetPassword(input: $input) }"
@@ -25,10 +23,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 @pytest.fixture
 def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
+    with MailServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -44,26 +40,9 @@ async def served(postgresql_database: str, mail_server: MailServer) -> AsyncIter
     await app.state.services.close()
 
 
-async def link_received(server: MailServer, recipient: str, page: str, *, count: int) -> str:
-    """The token of the link to `page` in the `count`th message that reached `recipient`."""
-
-    def arrived() -> list:
-        return [message for message in server.messages if message["To"] == recipient]
-
-    await eventually(lambda: len(arrived()) >= count)
-    received = arrived()[count - 1]
-    assert "LunchTogether" in received["Subject"] + received.get_body(("plain",)).get_content()
-    assert received.get_body(("html",)) is not None
-    text = received.get_body(("plain",)).get_content()
-    found = _LINK.search(text)
-    assert found is not None, text
-    assert found.group(1) == page, text
-    return found.group(2)
-
-
 async def test_register_sends_a_link_that_verifies_the_address(served: GraphQL, mail_server: MailServer):
     await served.register("ann@example.com")
-    token = await link_received(mail_server, "ann@example.com", "verify-email", count=1)
+    token = await link_received(mail_server, "ann@example.com", "verify-email", count=1, frontend_url=FRONTEND_URL)
 
     verified = await served(VERIFY_EMAIL, {"token": token})
 
@@ -78,7 +57,7 @@ async def test_a_reset_link_received_signs_out_every_session_and_sets_the_passwo
     await served.register("bob@example.com")
     old_session = await served.login("bob@example.com")
     assert (await served(REQUEST_RESET, {"email": "bob@example.com"})) == {"data": {"requestPasswordReset": True}}
-    token = await link_received(mail_server, "bob@example.com", "reset-password", count=2)
+    token = await link_received(mail_server, "bob@example.com", "reset-password", count=2, frontend_url=FRONTEND_URL)
 
     reset = await served(RESET_PASSWORD, {"input": {"token": token, "newPassword": NEW_PASSWORD}})
 
