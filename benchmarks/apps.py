@@ -1,4 +1,4 @@
-"""The two apps under test, the real server and the baseline: one environment, started and pinned alike."""
+"""The apps under test, the real server, the baseline and the peer: one environment, started and pinned alike."""
 
 import os
 import shutil
@@ -7,19 +7,20 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import peer
 from benchmarks.database import BenchError
 from benchmarks.processes import Processes, free_port, wait_ready
 from lunchtogether.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-SERVER, BASELINE = "lunchtogether", "baseline"
+SERVER, BASELINE, PEER = "lunchtogether", "baseline", "postgraphile"
 RATE_LIMIT = "1000000/second"
 RATE_LIMIT_VARIABLES = ("RATE_LIMIT_LOGIN_PER_EMAIL", "RATE_LIMIT_LOGIN_PER_IP", "RATE_LIMIT_REGISTER")
 
 
 @dataclass(frozen=True, slots=True)
 class App:
-    kind: str  # SERVER or BASELINE
+    kind: str  # SERVER, BASELINE or PEER
     name: str  # also the name of its log
     process: subprocess.Popen
     url: str
@@ -45,7 +46,7 @@ def choose_cpus() -> Cpus:
 
 
 class Apps:
-    """Starts the server and the baseline with the same environment, so that only their code differs."""
+    """Starts the apps with the same environment, so that only their code differs."""
 
     def __init__(
         self, procs: Processes, *, bench_dsn: str, secret: str, bcrypt_rounds: int, log_level: str, cpu: str | None
@@ -96,19 +97,23 @@ class Apps:
         """Returns once the app answers /health; pinned, it runs on the server's core only."""
         port = free_port()
         address = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        ready = None
         if kind == SERVER:
             argv = [*_lunchtogether(), "serve", *address]
+        elif kind == PEER:
+            argv = peer.command(bench_dsn=self._bench_dsn, port=port, secret=self._secret)
+            ready = (peer.READY_PATH, peer.READY_BODY)
         else:
             argv = [sys.executable, "-m", "uvicorn", "benchmarks.baseline:create_app", "--factory", *address]
             # No access log (the server writes its own line: part of its cost), as `lunchtogether serve` runs uvicorn.
             argv += ["--no-access-log", "--no-proxy-headers", "--no-server-header", "--app-dir", str(REPO)]
         name = self._procs.numbered(f"{kind}-{workers}w")
-        process = self._procs.start(
-            name, argv, env=self.environment(), cwd=self._procs.log_dir, cpus=self._cpu if pinned else None
-        )
+        env = self.environment() | ({"NODE_ENV": "production"} if kind == PEER else {})
+        process = self._procs.start(name, argv, env=env, cwd=self._procs.log_dir, cpus=self._cpu if pinned else None)
         url = f"http://127.0.0.1:{port}"
+        path, body = ready or ("/health", None)
         try:
-            wait_ready(f"{url}/health", process)
+            wait_ready(f"{url}{path}", process, body=body)
         except BenchError as exc:
             raise BenchError(f"{exc}\n--- {name}.log ---\n{self._procs.log_tail(name)}") from None
         return App(kind, name, process, url)

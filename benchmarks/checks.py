@@ -2,11 +2,13 @@
 
 For `me`, `users` and `ten` the server's body, the baseline's body and the body computed from the seed
 must be the same bytes. `login` is checked by structure, and each app must accept the other's token.
+The peer's answers (another schema) are checked by structure against the seed, with the server's token.
 """
 
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 from uuid import UUID
 
 import jwt
@@ -14,6 +16,9 @@ import jwt
 from benchmarks.apps import BASELINE, SERVER, App
 from benchmarks.database import BenchError
 from benchmarks.operations import Operation, dumps
+from benchmarks.peer import check_structure
+
+_SIGNED_OUT = dumps({"data": {"me": None}})
 
 
 def post(url: str, body: str, token: str | None) -> tuple[int, str]:
@@ -32,9 +37,10 @@ def post(url: str, body: str, token: str | None) -> tuple[int, str]:
 def expect(what: str, status: int, body: str, operation: Operation) -> None:
     """Raises with the first differing byte, unless the answer is HTTP 200 with the operation's expected body."""
     exact = operation.expected is None or body == operation.expected
-    if status == 200 and exact and all(needle in body for needle in operation.needles):
+    contains = all(needle in body for needle in operation.needles)
+    if status == 200 and exact and contains and not any(word in body for word in operation.absent):
         return
-    expected = operation.expected or " … ".join(operation.needles)
+    expected = operation.expected or " … ".join(operation.needles) + "".join(f" (no {a})" for a in operation.absent)
     at = next(
         (i for i, (a, b) in enumerate(zip(body, expected, strict=False)) if a != b), min(len(body), len(expected))
     )
@@ -55,9 +61,17 @@ def check_answers(server: App, baseline: App, operations: dict[str, Operation], 
         # Each app honours the other's token: both logins did the same work.
         other = BASELINE if app.kind == SERVER else SERVER
         expect(f"{app.kind} me with {other}'s token", *post(app.url, me.body, tokens[other]), me)
-        signed_out = Operation("me", me.body, dumps({"data": {"me": None}}))
+        signed_out = Operation("me", me.body, _SIGNED_OUT)
         expect(f"{app.kind} me signed out", *post(app.url, me.body, None), signed_out)
     return tokens[SERVER]
+
+
+def check_peer_answers(app: App, operations: dict[str, Operation], answers: dict[str, Any], *, token: str) -> None:
+    """The peer, signed in with the server's token: the seed's users, in the page's order; signed out, no `me`."""
+    for name, operation in operations.items():
+        check_structure(f"{app.kind} {name}", *post(app.url, operation.body, token), answers[name])
+    me = operations["me"]
+    expect(f"{app.kind} me signed out", *post(app.url, me.body, None), Operation("me", me.body, _SIGNED_OUT))
 
 
 def check_login(app: App, operation: Operation, *, secret: str, known: UUID) -> str:

@@ -76,7 +76,7 @@ class Meter:
     def __init__(
         self,
         procs: Processes,
-        operations: dict[str, Operation],
+        operations: dict[str, dict[str, Operation]],
         *,
         token: str,
         cpu: str | None,
@@ -87,7 +87,7 @@ class Meter:
         duration: float,
     ) -> None:
         self._procs = procs
-        self._operations = operations
+        self._operations = operations  # by app kind, then by name: the peer has its own documents
         self._token = token
         self._cpu = cpu
         self._backends = backends  # pids of the PostgreSQL backends connected to the benchmark database
@@ -136,7 +136,7 @@ class Meter:
     ) -> WrkRun:
         command = wrk_command(
             f"{app.url}/graphql",
-            self._script(name),
+            self._script(app.kind, name),
             duration=duration,
             connections=connections,
             threads=threads,
@@ -155,10 +155,10 @@ class Meter:
             self._procs.stop(run.process)
         return parse_output((self._procs.log_dir / f"{run.log}.log").read_text(errors="replace"), run.command)
 
-    def _script(self, name: str) -> Path:
-        operation = self._operations[name]
+    def _script(self, kind: str, name: str) -> Path:
+        operation = self._operations[kind][name]
         token = None if name == "login" else self._token
-        return write_script(self._procs.log_dir / f"{name}.lua", operation, token)
+        return write_script(self._procs.log_dir / f"{kind}-{name}.lua", operation, token)
 
     def _sample(self, app: App) -> CpuSample:
         pids = self._backends()

@@ -56,6 +56,7 @@ class Operation:
     body: str  # the JSON request body
     expected: str | None  # the exact response body; None where it differs per call (login)
     needles: tuple[str, ...] = ()  # what a response must contain when it cannot be compared whole
+    absent: tuple[str, ...] = ()  # what it must not contain (the peer's: "errors")
 
 
 ME = "query Me { me { id fullName email createdAt } }"
@@ -81,7 +82,7 @@ def build_operations(seed: Seed, secret: str) -> dict[str, Operation]:
     me = {"me": {"id": str(known.id), "fullName": known.full_name, "email": known.email, "createdAt": _iso(known)}}
 
     cursors = CursorCodec(secret)
-    newest = sorted(seed.users, key=lambda u: (u.created_at, u.id.int), reverse=True)
+    newest = newest_first(seed)
     edges = [
         {
             "cursor": cursors.encode(user.created_at, user.id),
@@ -105,6 +106,11 @@ def build_operations(seed: Seed, secret: str) -> dict[str, Operation]:
             needles=('{"data":{"login":{"accessToken":"', f'"user":{{"id":"{known.id}"}}}}}}}}'),
         ),
     }
+
+
+def newest_first(seed: Seed) -> list[SeedUser]:
+    """The order of the users page: creation time, then id, both descending (PostgreSQL orders UUIDs as numbers)."""
+    return sorted(seed.users, key=lambda u: (u.created_at, u.id.int), reverse=True)
 
 
 def _iso(user: SeedUser) -> str:

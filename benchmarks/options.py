@@ -22,6 +22,7 @@ class Options:
     bcrypt_rounds: int
     log_level: str
     operations: tuple[str, ...]  # a subset of OPERATIONS, in their order
+    no_peer: bool
     no_login_load: bool
     login_load_pinned: bool
     sql_count: str
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         default=list(OPERATIONS),
         help=f"comma-separated subset of {','.join(OPERATIONS)}",
     )
+    parser.add_argument("--no-peer", action="store_true", help="do not run the PostGraphile peer")
     parser.add_argument("--no-login-load", action="store_true", help="skip measuring me while clients log in")
     parser.add_argument(
         "--login-load-pinned",

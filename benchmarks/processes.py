@@ -88,13 +88,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, *, timeout: float = 60.0) -> None:
+def wait_ready(url: str, process: subprocess.Popen, *, body: bytes | None = None, timeout: float = 60.0) -> None:
+    """Until `url` answers 200: a GET, or with `body` a JSON POST (PostGraphile has no health route)."""
     deadline = time.monotonic() + timeout
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"{process.args} exited with {process.returncode} before answering {url}")
+        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - a loopback URL we built
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a loopback URL we built
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - a loopback URL we built
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):

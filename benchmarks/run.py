@@ -1,9 +1,10 @@
 """The benchmark, end to end: `python -m benchmarks` (see benchmarks/README.md).
 
 1. Recreates a dedicated database, migrates it with `lunchtogether migrate` and bulk-loads the users.
-2. Starts the real server (`lunchtogether serve`, production settings) and the baseline, checks that
-   every operation gets the right answer from both (identical bytes; login by structure and by
-   trying each app's token on the other), and counts the SQL statements each request costs.
+2. Starts the real server (`lunchtogether serve`, production settings), the baseline and the peer
+   (PostGraphile 4, when node is installed), checks that every operation gets the right answer
+   (the server and the baseline: identical bytes; login by structure and by trying each app's
+   token on the other; the peer by structure), and counts the SQL statements each request costs.
 3. Restarts each app pinned to one core and drives every operation with wrk from the other core,
    reading the app's CPU time from /proc; then measures `me` while 8 clients log in.
 4. With `--workers 2`, runs the server again with two workers (unpinned) for the ratio to one.
@@ -23,12 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import asyncpg
 from passlib.context import CryptContext
 
-from benchmarks.apps import BASELINE, SERVER, Apps, choose_cpus
-from benchmarks.checks import check_answers, expect, post
+from benchmarks import peer
+from benchmarks.apps import BASELINE, PEER, SERVER, Apps, choose_cpus
+from benchmarks.baseline import POOL_SIZE
+from benchmarks.checks import check_answers, check_peer_answers, expect, post
 from benchmarks.database import (
     BenchError,
     LogStatements,
@@ -74,7 +78,9 @@ class Bench:
         self.counter_note = ""
         self.bcrypt_verify_ms = math.nan
         self.seed: Seed | None = None
-        self.operations: dict[str, Operation] = {}
+        self.peer_skipped = ""  # why the peer is not measured; "" when it is
+        self.operations: dict[str, dict[str, Operation]] = {}  # by app kind
+        self.peer_answers: dict[str, Any] = {}
         self.sql: dict[tuple[str, str], dict[str, float]] = {}
         self.timed: dict[tuple[str, str, int], Measurement] = {}
         self.login_load: dict[str, LoginLoad] = {}
@@ -84,6 +90,7 @@ class Bench:
         self._preflight()
         self._choose_counter()
         self._lock_database()
+        self._check_connections()
         self._prepare_database()
         token = self._check_and_count()
         meter = Meter(
@@ -97,7 +104,7 @@ class Bench:
             warmup=self.options.warmup,
             duration=self.options.duration,
         )
-        self._timed_runs(meter, (SERVER, BASELINE), token=token)
+        self._timed_runs(meter, self._kinds(), token=token)
         if not self.options.no_login_load:
             for kind in (SERVER, BASELINE):
                 self._login_load_run(meter, kind)
@@ -118,6 +125,7 @@ class Bench:
             sql=self.sql,
             timed=self.timed,
             login_load=self.login_load,
+            peer_skipped=self.peer_skipped,
         )
 
     def close(self, *, failed: bool) -> None:
@@ -146,6 +154,22 @@ class Bench:
         busy = (machine_busy_seconds() - before) / (time.monotonic() - started)
         if busy > NOISE_CORES:
             progress(f"WARNING: other processes keep {busy:.2f} cores busy: the numbers will be noisy")
+        self._prepare_peer()
+
+    def _prepare_peer(self) -> None:
+        """Installs the peer's packages once; without node or npm, or with --no-peer, the rest runs without it."""
+        missing = "--no-peer" if self.options.no_peer else peer.missing_tools()
+        if missing is not None:
+            self.peer_skipped = missing
+            progress(f"the PostGraphile peer is skipped: {missing}")
+            return
+        if not peer.CLI.exists():
+            progress(f"installing the peer's packages in {peer.PEER_DIR} (npm ci)")
+            peer.install()
+
+    def _kinds(self) -> tuple[str, ...]:
+        """The apps measured side by side, the peer between the server and the baseline."""
+        return (SERVER, BASELINE) if self.peer_skipped else (SERVER, PEER, BASELINE)
 
     def _choose_counter(self) -> None:
         choice = self.options.sql_count
@@ -180,6 +204,24 @@ class Bench:
         if not self.loop.run(lock()):
             raise BenchError(f"another benchmark run is using database {self.options.database} (or pick --database)")
 
+    def _check_connections(self) -> None:
+        """Warns when PostgreSQL may refuse the apps' pools: the idle apps keep theirs open during each window."""
+
+        async def free() -> int:
+            assert self._control is not None
+            return await self._control.fetchval(
+                "SELECT current_setting('max_connections')::int - count(*) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend'"
+            )
+
+        wanted = sum(peer.POOL_SIZE if kind == PEER else POOL_SIZE for kind in self._kinds())
+        available = self.loop.run(free())
+        if available < wanted:
+            progress(
+                f"WARNING: PostgreSQL has {available} free connections and the apps may open {wanted}: "
+                "refused connections would show as errors"
+            )
+
     def _prepare_database(self) -> None:
         options = self.options
         progress(f"recreating database {options.database}")
@@ -191,7 +233,12 @@ class Bench:
         started = time.perf_counter()
         CryptContext(schemes=["bcrypt"]).verify(KNOWN_PASSWORD, known_hash)
         self.bcrypt_verify_ms = (time.perf_counter() - started) * 1000
-        self.operations = build_operations(self.seed, self.secret)
+        ours = build_operations(self.seed, self.secret)
+        self.operations = {SERVER: ours, BASELINE: ours}
+        if not self.peer_skipped:
+            self.loop.run(peer.shape_schema(self.bench_dsn))
+            self.operations[PEER] = peer.build_operations(self.seed)
+            self.peer_answers = peer.expected_answers(self.seed)
         if self.counter is not None:
             try:
                 self.loop.run(self.counter.prepare())
@@ -202,23 +249,26 @@ class Bench:
     def _check_and_count(self) -> str:
         """Checks the answers and counts statements, untimed; returns the server's token for the timed runs."""
         assert self.seed is not None
-        progress("checking answers (server vs baseline vs expected)")
-        server, baseline = self.apps.start(SERVER, pinned=False), self.apps.start(BASELINE, pinned=False)
-        token = check_answers(server, baseline, self.operations, secret=self.secret, known=self.seed.known.id)
+        progress("checking answers (server vs baseline vs expected; the peer by structure)")
+        apps = {kind: self.apps.start(kind, pinned=False) for kind in self._kinds()}
+        ours = self.operations[SERVER]
+        token = check_answers(apps[SERVER], apps[BASELINE], ours, secret=self.secret, known=self.seed.known.id)
+        if PEER in apps:
+            check_peer_answers(apps[PEER], self.operations[PEER], self.peer_answers, token=token)
         if self.counter is not None:
             progress(f"counting SQL statements per request ({self.counter.name})")
-            for app in (server, baseline):
-                for name in self.options.operations:
+            for app in apps.values():
+                for name in self._measured(app.kind):
                     self.sql[(name, app.kind)] = count_statements(
                         app,
-                        self.operations[name],
+                        self.operations[app.kind][name],
                         token=token,
                         counter=self.counter,
                         requests=self.options.counted_requests,
                         runner=self.loop,
                     )
-        self.apps.stop(server)
-        self.apps.stop(baseline)
+        for app in apps.values():
+            self.apps.stop(app)
         if self.counter is not None:
             # The timed runs start fresh processes, whose sessions no longer log every statement.
             self.loop.run(self.counter.close())
@@ -235,16 +285,22 @@ class Bench:
         """
         pinned = workers == 1
         apps = [self.apps.start(kind, workers=workers, pinned=pinned) for kind in kinds]
-        me = self.operations["me"]
         for app in apps:
+            me = self.operations[app.kind]["me"]
             expect(f"{app.kind} me", *post(app.url, me.body, token), me)
         where = f"pinned to CPU {self.cpus.server}" if pinned and self.cpus.server else "not pinned"
         for name in self.options.operations:
             for app in apps:
+                if name not in self._measured(app.kind):
+                    continue
                 progress(f"{app.kind} ({workers} worker{'s' if workers > 1 else ''}, {where}): {name}")
                 self.timed[(name, app.kind, workers)] = meter.measure(app, name)
         for app in apps:
             self.apps.stop(app)
+
+    def _measured(self, kind: str) -> list[str]:
+        """The chosen operations this app has: the peer has no login."""
+        return [name for name in self.options.operations if name in self.operations[kind]]
 
     def _login_load_run(self, meter: Meter, kind: str) -> None:
         pinned = self.options.login_load_pinned

@@ -18,6 +18,7 @@ wrk.headers["Accept"] = "application/json"
 wrk.body = {body}
 local expected = {expected}
 local needles = {{ {needles} }}
+local absent = {{ {absent} }}
 
 local threads = {{}}
 function setup(thread)
@@ -28,7 +29,7 @@ function init(args)
   wrong = 0
 end
 
--- Every answer is checked: status 200 and the exact expected body (or, for login, its fixed parts).
+-- Every answer is checked: status 200 and the exact expected body (or, for login and the peer, its fixed parts).
 function response(status, headers, body)
   if status ~= 200 or (expected ~= nil and body ~= expected) then
     wrong = wrong + 1
@@ -36,6 +37,12 @@ function response(status, headers, body)
   end
   for _, needle in ipairs(needles) do
     if string.find(body, needle, 1, true) == nil then
+      wrong = wrong + 1
+      return
+    end
+  end
+  for _, word in ipairs(absent) do
+    if string.find(body, word, 1, true) ~= nil then
       wrong = wrong + 1
       return
     end
@@ -73,6 +80,7 @@ def write_script(path: Path, operation: Operation, token: str | None) -> Path:
             body=_lua_string(operation.body),
             expected=_lua_string(operation.expected) if operation.expected is not None else "nil",
             needles=", ".join(_lua_string(needle) for needle in operation.needles),
+            absent=", ".join(_lua_string(word) for word in operation.absent),
             marker=RESULT_MARKER,
         )
     )
