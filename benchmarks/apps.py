@@ -94,7 +94,7 @@ class Apps:
             raise BenchError(f"lunchtogether migrate failed:\n{migrate.stdout}{migrate.stderr}")
 
     def start(self, kind: str, *, workers: int = 1, pinned: bool) -> App:
-        """Returns once the app answers /health; pinned, it runs on the server's core only."""
+        """Returns once the app answers /health (the peer: a POST of `{ __typename }`); pinned, on the server's core."""
         port = free_port()
         address = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         ready = None

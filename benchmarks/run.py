@@ -249,7 +249,7 @@ class Bench:
     def _check_and_count(self) -> str:
         """Checks the answers and counts statements, untimed; returns the server's token for the timed runs."""
         assert self.seed is not None
-        progress("checking answers (server vs baseline vs expected; the peer by structure)")
+        progress("checking answers (server vs baseline vs expected" + ("" if self.peer_skipped else "; the peer") + ")")
         apps = {kind: self.apps.start(kind, pinned=False) for kind in self._kinds()}
         ours = self.operations[SERVER]
         token = check_answers(apps[SERVER], apps[BASELINE], ours, secret=self.secret, known=self.seed.known.id)
