@@ -15,12 +15,7 @@ from starlette.routing import Mount, Route
 
 from lunchtogether.config import Settings, get_settings
 from lunchtogether.core.media import MediaFiles
-from lunchtogether.core.middleware import (
-    REQUEST_ID_HEADER,
-    HeaderSizeLimitMiddleware,
-    RequestContextMiddleware,
-    SecurityHeadersMiddleware,
-)
+from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestFrameMiddleware
 from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
@@ -91,9 +86,8 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
             *_media_routes(settings),
         ],
         middleware=[
-            Middleware(RequestContextMiddleware),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_request_header_size),
+            # Outside CORS, as before: a refusal of oversized headers is not given CORS headers.
+            Middleware(RequestFrameMiddleware, max_header_bytes=settings.max_request_header_size),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
