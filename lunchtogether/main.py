@@ -4,6 +4,7 @@ import gc
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -15,12 +16,7 @@ from starlette.routing import Mount, Route
 
 from lunchtogether.config import Settings, get_settings
 from lunchtogether.core.media import MediaFiles
-from lunchtogether.core.middleware import (
-    REQUEST_ID_HEADER,
-    HeaderSizeLimitMiddleware,
-    RequestContextMiddleware,
-    SecurityHeadersMiddleware,
-)
+from lunchtogether.core.middleware import REQUEST_ID_HEADER, RequestFrameMiddleware
 from lunchtogether.core.observability import configure_logging, init_sentry
 from lunchtogether.database import Database, Readiness, create_engine
 from lunchtogether.dependencies import Services
@@ -91,23 +87,24 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
             *_media_routes(settings),
         ],
         middleware=[
-            Middleware(RequestContextMiddleware),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_request_header_size),
             Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_credentials=True,
-                allow_methods=["GET", "POST"],
-                allow_headers=[
-                    "Authorization",
-                    "Content-Type",
-                    REQUEST_ID_HEADER,
-                    *PREFLIGHT_HEADERS,
-                    *APOLLO_CLIENT_AWARENESS_HEADERS,
-                ],
-                expose_headers=[REQUEST_ID_HEADER],
-                max_age=600,
+                RequestFrameMiddleware,
+                max_header_bytes=settings.max_request_header_size,
+                cors=partial(
+                    CORSMiddleware,
+                    allow_origins=settings.allowed_origins,
+                    allow_credentials=True,
+                    allow_methods=["GET", "POST"],
+                    allow_headers=[
+                        "Authorization",
+                        "Content-Type",
+                        REQUEST_ID_HEADER,
+                        *PREFLIGHT_HEADERS,
+                        *APOLLO_CLIENT_AWARENESS_HEADERS,
+                    ],
+                    expose_headers=[REQUEST_ID_HEADER],
+                    max_age=600,
+                ),
             ),
         ],
         lifespan=lifespan,

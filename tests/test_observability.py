@@ -14,11 +14,12 @@ import pytest
 import sentry_sdk
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
 from lunchtogether.core.exceptions import InvalidCredentialsError
-from lunchtogether.core.middleware import RequestContextMiddleware
+from lunchtogether.core.middleware import RequestFrameMiddleware
 from lunchtogether.core.observability import HANDLER_NAME, before_send, configure_logging, init_sentry
 from lunchtogether.core.security import TokenCodec
 from lunchtogether.database import Database, RequestDatabase
@@ -106,7 +107,10 @@ async def test_an_error_escaping_the_app_is_sent_once_with_the_request_id(ingest
         raise RuntimeError("failed with password=hunter2-7a1")
 
     init_sentry(make_settings("sqlite+aiosqlite://", sentry_dsn=ingest.dsn))
-    app = Starlette(routes=[Route("/fail", failing)], middleware=[Middleware(RequestContextMiddleware)])
+    app = Starlette(
+        routes=[Route("/fail", failing)],
+        middleware=[Middleware(RequestFrameMiddleware, max_header_bytes=8192, cors=CORSMiddleware)],
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.get("/fail", headers={"X-Request-ID": "escaping-1"})

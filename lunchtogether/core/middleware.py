@@ -1,10 +1,18 @@
-"""ASGI middleware: a request id on every request, and one access-log line each."""
+"""The one ASGI middleware of the app's own, which every HTTP request passes on its way in and out.
+
+It gives the request an id, refuses headers over the size limit, answers CORS, adds the security
+headers and the request id to the response, and writes the access line. One layer rather than one
+per concern: each layer costs every request another call and another `send` wrapper
+(docs/performance.md).
+"""
 
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,92 +20,116 @@ from lunchtogether.core.http_errors import refused_request
 from lunchtogether.core.observability import log_access, request_context
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 # A client's id is kept only if it is short and plain, so it cannot forge log lines.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Headers every response carries, unless it sets its own: the explorer sets its own CSP.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+)
+# As ASGI carries them, encoded once rather than on every response.
+_RAW_SECURITY_HEADERS = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS
+)
 
 
 def request_id_of(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id") or "-"
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class RequestFrameMiddleware:
+    """A request's id, the header size limit, CORS, the response's security headers and the access line.
+
+    CORS is Starlette's policy (`cors`, given the app): its preflight answers, its headers and its
+    origin check. Only its headers on other responses are added here, in this layer's `send`
+    wrapper, as Starlette's own wrapper adds them for credentialed, listed origins (the settings
+    refuse `*`). A response refused for its headers' size gets no CORS headers, as before CORS.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int, cors: Callable[[ASGIApp], CORSMiddleware]) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.cors = cors(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
         status_code = 500
+        origin, preflight = _cors_request(scope)
+        app, simple_cors = self._answer_for(scope, preflight=preflight)
 
-        async def send_with_request_id(message: Message) -> None:
+        async def send_framed(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(raw=list(message.get("headers", ())))
+                if simple_cors:
+                    self._add_cors_headers(headers, origin)
+                message["headers"] = _response_headers(headers.raw, request_id)
             await send(message)
 
         # Everything logged or sent to Sentry while the request is served carries its id.
-        with request_context(scope["state"]):
+        with request_context(state):
             try:
-                await self.app(scope, receive, send_with_request_id)
+                await app(scope, receive, send_framed)
             finally:
                 log_access(scope, status_code, time.perf_counter() - started)
 
+    def _answer_for(self, scope: Scope, *, preflight: bool) -> tuple[ASGIApp, bool]:
+        """What answers the request, and whether its response gets the CORS headers of a simple request.
 
-class SecurityHeadersMiddleware:
-    """Headers every response carries; a response may set its own CSP (GraphiQL does)."""
+        Headers over the limit are refused before anything parses them: a megabyte of cookies
+        would otherwise be split into pairs on every request.
+        """
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+            message = f"The request headers are larger than {self.max_header_bytes} bytes."
+            return refused_request(431, message), False
+        if preflight:
+            return self.cors.preflight_response(request_headers=Headers(scope=scope)), False
+        return self.app, True
 
-    HEADERS = (
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "no-referrer"),
-        ("X-Frame-Options", "DENY"),
-        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-    )
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.HEADERS:
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class HeaderSizeLimitMiddleware:
-    """Refuses requests whose headers are larger than `max_bytes`, before anything parses them.
-
-    A megabyte of cookies would otherwise be split into pairs on every request.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_bytes:
-            message = f"The request headers are larger than {self.max_bytes} bytes."
-            await refused_request(431, message)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+    def _add_cors_headers(self, headers: MutableHeaders, origin: str | None) -> None:
+        """What Starlette's CORS wrapper adds to a response that is not a preflight's."""
+        if origin is not None:
+            headers.update(self.cors.simple_headers)
+            if self.cors.is_allowed_origin(origin):
+                headers["Access-Control-Allow-Origin"] = origin
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
 
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
+        if name == _REQUEST_ID_KEY:
             candidate = value.decode("latin-1")
             if _ACCEPTABLE_REQUEST_ID.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex
+
+
+def _cors_request(scope: Scope) -> tuple[str | None, bool]:
+    """The request's first `Origin`, and whether the request is a CORS preflight, as Starlette tells them."""
+    origin = None
+    asks_method = False
+    for name, value in scope["headers"]:
+        if name == b"origin" and origin is None:
+            origin = value.decode("latin-1")
+        elif name == b"access-control-request-method":
+            asks_method = True
+    return origin, origin is not None and asks_method and scope["method"] == "OPTIONS"
+
+
+def _response_headers(headers: Iterable[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    """The response's own headers, then the security headers it did not set, then the request id."""
+    response_headers = [header for header in headers if header[0] != _REQUEST_ID_KEY]
+    present = {name for name, _ in response_headers}
+    response_headers.extend(header for header in _RAW_SECURITY_HEADERS if header[0] not in present)
+    response_headers.append((_REQUEST_ID_KEY, request_id.encode("latin-1")))
+    return response_headers
