@@ -4,7 +4,6 @@ import gc
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -87,24 +86,22 @@ def create_app(settings: Settings | None = None, *, email_timing: DeliveryTiming
             *_media_routes(settings),
         ],
         middleware=[
+            # Outside CORS, as before: a refusal of oversized headers is not given CORS headers.
+            Middleware(RequestFrameMiddleware, max_header_bytes=settings.max_request_header_size),
             Middleware(
-                RequestFrameMiddleware,
-                max_header_bytes=settings.max_request_header_size,
-                cors=partial(
-                    CORSMiddleware,
-                    allow_origins=settings.allowed_origins,
-                    allow_credentials=True,
-                    allow_methods=["GET", "POST"],
-                    allow_headers=[
-                        "Authorization",
-                        "Content-Type",
-                        REQUEST_ID_HEADER,
-                        *PREFLIGHT_HEADERS,
-                        *APOLLO_CLIENT_AWARENESS_HEADERS,
-                    ],
-                    expose_headers=[REQUEST_ID_HEADER],
-                    max_age=600,
-                ),
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    REQUEST_ID_HEADER,
+                    *PREFLIGHT_HEADERS,
+                    *APOLLO_CLIENT_AWARENESS_HEADERS,
+                ],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
             ),
         ],
         lifespan=lifespan,

@@ -14,7 +14,6 @@ import pytest
 import sentry_sdk
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -108,8 +107,7 @@ async def test_an_error_escaping_the_app_is_sent_once_with_the_request_id(ingest
 
     init_sentry(make_settings("sqlite+aiosqlite://", sentry_dsn=ingest.dsn))
     app = Starlette(
-        routes=[Route("/fail", failing)],
-        middleware=[Middleware(RequestFrameMiddleware, max_header_bytes=8192, cors=CORSMiddleware)],
+        routes=[Route("/fail", failing)], middleware=[Middleware(RequestFrameMiddleware, max_header_bytes=8192)]
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -1,18 +1,15 @@
 """The one ASGI middleware of the app's own, which every HTTP request passes on its way in and out.
 
-It gives the request an id, refuses headers over the size limit, answers CORS, adds the security
-headers and the request id to the response, and writes the access line. One layer rather than one
-per concern: each layer costs every request another call and another `send` wrapper
-(docs/performance.md).
+It gives the request an id, refuses headers over the size limit, adds the security headers and the
+request id to the response, and writes the access line. One layer rather than one per concern:
+each layer costs every request another call and another `send` wrapper (docs/performance.md).
 """
 
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,18 +38,11 @@ def request_id_of(request: Request) -> str:
 
 
 class RequestFrameMiddleware:
-    """A request's id, the header size limit, CORS, the response's security headers and the access line.
+    """A request's id, the header size limit, the response's security headers and the access line."""
 
-    CORS is Starlette's policy (`cors`, given the app): its preflight answers, its headers and its
-    origin check. Only its headers on other responses are added here, in this layer's `send`
-    wrapper, as Starlette's own wrapper adds them for credentialed, listed origins (the settings
-    refuse `*`). A response refused for its headers' size gets no CORS headers, as before CORS.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_header_bytes: int, cors: Callable[[ASGIApp], CORSMiddleware]) -> None:
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int) -> None:
         self.app = app
         self.max_header_bytes = max_header_bytes
-        self.cors = cors(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,46 +53,29 @@ class RequestFrameMiddleware:
         state["request_id"] = request_id
         started = time.perf_counter()
         status_code = 500
-        origin, preflight = _cors_request(scope)
-        app, simple_cors = self._answer_for(scope, preflight=preflight)
 
         async def send_framed(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                headers = MutableHeaders(raw=list(message.get("headers", ())))
-                if simple_cors:
-                    self._add_cors_headers(headers, origin)
-                message["headers"] = _response_headers(headers.raw, request_id)
+                message["headers"] = _response_headers(message["headers"], request_id)
             await send(message)
 
         # Everything logged or sent to Sentry while the request is served carries its id.
         with request_context(state):
             try:
-                await app(scope, receive, send_framed)
+                await self._app_for(scope)(scope, receive, send_framed)
             finally:
                 log_access(scope, status_code, time.perf_counter() - started)
 
-    def _answer_for(self, scope: Scope, *, preflight: bool) -> tuple[ASGIApp, bool]:
-        """What answers the request, and whether its response gets the CORS headers of a simple request.
+    def _app_for(self, scope: Scope) -> ASGIApp:
+        """The app, or a refusal of headers over the limit before anything parses them.
 
-        Headers over the limit are refused before anything parses them: a megabyte of cookies
-        would otherwise be split into pairs on every request.
+        A megabyte of cookies would otherwise be split into pairs on every request.
         """
-        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
-            message = f"The request headers are larger than {self.max_header_bytes} bytes."
-            return refused_request(431, message), False
-        if preflight:
-            return self.cors.preflight_response(request_headers=Headers(scope=scope)), False
-        return self.app, True
-
-    def _add_cors_headers(self, headers: MutableHeaders, origin: str | None) -> None:
-        """What Starlette's CORS wrapper adds to a response that is not a preflight's."""
-        if origin is not None:
-            headers.update(self.cors.simple_headers)
-            if self.cors.is_allowed_origin(origin):
-                headers["Access-Control-Allow-Origin"] = origin
-        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        if sum(len(name) + len(value) for name, value in scope["headers"]) <= self.max_header_bytes:
+            return self.app
+        return refused_request(431, f"The request headers are larger than {self.max_header_bytes} bytes.")
 
 
 def _request_id(scope: Scope) -> str:
@@ -112,18 +85,6 @@ def _request_id(scope: Scope) -> str:
             if _ACCEPTABLE_REQUEST_ID.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex
-
-
-def _cors_request(scope: Scope) -> tuple[str | None, bool]:
-    """The request's first `Origin`, and whether the request is a CORS preflight, as Starlette tells them."""
-    origin = None
-    asks_method = False
-    for name, value in scope["headers"]:
-        if name == b"origin" and origin is None:
-            origin = value.decode("latin-1")
-        elif name == b"access-control-request-method":
-            asks_method = True
-    return origin, origin is not None and asks_method and scope["method"] == "OPTIONS"
 
 
 def _response_headers(headers: Iterable[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
