@@ -269,3 +269,65 @@ async def test_queries_longer_than_the_limit_are_refused(client):
 
     assert response.status_code == 400
     assert "longer than" in response.json()["errors"][0]["message"]
+
+
+ALLOWED_ORIGIN = "http://localhost:5173"
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+CREDENTIALS = [(b"access-control-allow-credentials", b"true"), (b"access-control-expose-headers", b"X-Request-ID")]
+PREFLIGHT_ANSWER = [
+    (
+        b"vary",
+        b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+        b"Access-Control-Request-Private-Network",
+    ),
+    (b"access-control-allow-methods", b"GET, POST"),
+    (b"access-control-max-age", b"600"),
+    (
+        b"access-control-allow-headers",
+        b"Accept, Accept-Language, Authorization, Content-Language, Content-Type, X-Request-ID, "
+        b"apollo-require-preflight, apollographql-client-name, apollographql-client-version, x-apollo-operation-name",
+    ),
+    (b"access-control-allow-credentials", b"true"),
+]
+ME_ANSWER = [(b"content-length", b"20"), (b"content-type", b"application/json")]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "expected"),
+    [
+        ("POST", {}, [*ME_ANSWER, (b"vary", b"Origin")]),
+        (
+            "POST",
+            {"Origin": ALLOWED_ORIGIN},
+            [
+                *ME_ANSWER,
+                *CREDENTIALS,
+                (b"access-control-allow-origin", b"http://localhost:5173"),
+                (b"vary", b"Origin"),
+            ],
+        ),
+        ("POST", {"Origin": "http://evil.example"}, [*ME_ANSWER, *CREDENTIALS, (b"vary", b"Origin")]),
+        (
+            "OPTIONS",
+            {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"},
+            [
+                *PREFLIGHT_ANSWER,
+                (b"access-control-allow-origin", b"http://localhost:5173"),
+                (b"content-length", b"2"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ],
+        ),
+    ],
+)
+async def test_response_headers_come_in_one_order(client, method, headers, expected):
+    """CORS's, then the security headers, then the request id: as when each was a middleware of its own."""
+    response = await client.request(
+        method, "/graphql", json={"query": "{ me { id } }"}, headers={"X-Request-ID": "r-1", **headers}
+    )
+
+    assert response.headers.raw == [*expected, *SECURITY_HEADERS, (b"x-request-id", b"r-1")]
