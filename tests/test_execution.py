@@ -16,7 +16,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
 from lunchtogether.config import Environment, Settings
-from lunchtogether.graphql.execution import PlainFieldExecutionContext, plain_fields
+from lunchtogether.graphql.execution import plain_fields
+from lunchtogether.graphql.plan import PlannedExecutionContext
 from lunchtogether.graphql.schema import build_schema
 
 
@@ -89,7 +90,7 @@ SCALARS_ONLY = "{ items { name nickname count mood } }"
 
 
 async def _execute(
-    execution_context_class: type[PlainFieldExecutionContext] | None, query: str = QUERY
+    execution_context_class: type[PlannedExecutionContext] | None, query: str = QUERY
 ) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
     result = await schema.execute(query, root_value=Query(items=ITEMS))
@@ -107,11 +108,11 @@ def test_plain_fields_are_the_attribute_fields_of_leaf_and_object_types():
 
 
 async def test_every_value_answers_as_graphql_core_does():
-    assert await _execute(PlainFieldExecutionContext) == await _execute(None)
+    assert await _execute(PlannedExecutionContext) == await _execute(None)
 
 
 async def test_objects_of_plain_scalars_answer_as_graphql_core_does():
-    ours = await _execute(PlainFieldExecutionContext, SCALARS_ONLY)
+    ours = await _execute(PlannedExecutionContext, SCALARS_ONLY)
 
     assert ours == await _execute(None, SCALARS_ONLY)
     assert ours["data"]["items"][0] == {"name": "plain", "nickname": None, "count": 1, "mood": "HUNGRY"}
@@ -119,7 +120,7 @@ async def test_objects_of_plain_scalars_answer_as_graphql_core_does():
 
 
 async def test_the_cases_reach_every_error_path():
-    result = await _execute(PlainFieldExecutionContext)
+    result = await _execute(PlannedExecutionContext)
     items = result["data"]["items"]
 
     assert items[0] == {
@@ -253,7 +254,7 @@ def _answer(result: ExecutionResult) -> tuple[Any, list[tuple[str, Any, Any]]]:
 
 
 def test_the_setting_switches_plain_strawberry_execution_on():
-    assert _zoo_schema().execution_context_class is PlainFieldExecutionContext
+    assert _zoo_schema().execution_context_class is PlannedExecutionContext
     assert _zoo_schema(fast_execution=False).execution_context_class is StrawberryGraphQLCoreExecutionContext
 
 
@@ -307,7 +308,7 @@ class CountFields(SchemaExtension):
 
 async def test_a_schema_extension_that_resolves_sees_every_field():
     schema = strawberry.Schema(
-        query=Query, extensions=[CountFields], execution_context_class=PlainFieldExecutionContext
+        query=Query, extensions=[CountFields], execution_context_class=PlannedExecutionContext
     )
     CountFields.seen.clear()
 
