@@ -89,9 +89,7 @@ QUERY = "{ items { name nickname count mood shout tag { label later } maybeTag {
 SCALARS_ONLY = "{ items { name nickname count mood } }"
 
 
-async def _execute(
-    execution_context_class: type[PlannedExecutionContext] | None, query: str = QUERY
-) -> dict[str, Any]:
+async def _execute(execution_context_class: type[PlannedExecutionContext] | None, query: str = QUERY) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
     result = await schema.execute(query, root_value=Query(items=ITEMS))
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
@@ -307,9 +305,7 @@ class CountFields(SchemaExtension):
 
 
 async def test_a_schema_extension_that_resolves_sees_every_field():
-    schema = strawberry.Schema(
-        query=Query, extensions=[CountFields], execution_context_class=PlannedExecutionContext
-    )
+    schema = strawberry.Schema(query=Query, extensions=[CountFields], execution_context_class=PlannedExecutionContext)
     CountFields.seen.clear()
 
     result = await schema.execute(SCALARS_ONLY, root_value=Query(items=ITEMS[:1]))
