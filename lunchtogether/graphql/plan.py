@@ -63,6 +63,9 @@ from lunchtogether.graphql.execution import plain_fields
 
 # Operations whose plans are kept; bounded like the documents they come from (`limits.py`).
 CACHED_OPERATIONS = 256
+# Plans kept per operation, one per combination of its `@skip`/`@include` variables' values: beyond
+# them, graphql-core runs the operation (a client cannot make one document hold 2**n plans).
+PLANS_PER_OPERATION = 16
 # The argument values that are safe to share between requests: nothing a resolver could change.
 _IMMUTABLE_ARGUMENTS = (str, int, float, bool, type(None))
 
@@ -206,8 +209,10 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         else:
             _operations.move_to_end(key)
         coerced = self.variable_values.coerced
-        decided = tuple(coerced.get(name) for name in planned.conditions)
+        decided = tuple(coerced.get(name) for name in planned.conditions)  # booleans: validated as `if:`
         if decided not in planned.plans:
+            if len(planned.plans) >= PLANS_PER_OPERATION:
+                return None
             planned.plans[decided] = self._compile()
         return planned.plans[decided]
 
@@ -245,7 +250,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         field_def: GraphQLField,
         field_details_list: FieldDetailsList,
-        plain: dict[str, Any],
+        plain: dict[str, str],
     ) -> FieldPlan:
         name = field_details_list[0].node.name.value
         simple = all(
@@ -259,7 +264,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if name == "__typename":
             plan.typename = parent_type.name
         elif name in plain:
-            plan.attribute = plain[name].attribute
+            plan.attribute = plain[name]
         else:
             plan.arguments = self._constant_arguments(field_def, field_details_list[0].node)
         return plan
