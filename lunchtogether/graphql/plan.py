@@ -52,6 +52,7 @@ from graphql import (
     Undefined,
     VariableNode,
     get_argument_values,
+    get_nullable_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet, collect_fields, collect_subfields
 from graphql.execution.executor import collect_iterator_awaitables
@@ -100,6 +101,8 @@ class FieldPlan:
         "field_def",
         "field_details_list",
         "field_nodes",
+        "leaf",
+        "nullable",
         "parent_type",
         "response_key",
         "typename",
@@ -121,6 +124,10 @@ class FieldPlan:
         # None: graphql-core's `execute_field` answers the field and everything below it.
         self.completion = completion
         self.attribute: str | None = None  # read directly
+        # Of a field read directly whose type is a leaf type (or a non-null one): its value is
+        # completed right there when it is one that graphql-core completes without an error.
+        self.leaf: GraphQLLeafType | None = None
+        self.nullable = not isinstance(field_def.type, GraphQLNonNull)
         self.typename: str | None = None  # `__typename`: the parent type's name, always
         self.arguments: dict[str, Any] | None = None  # coerced once; None: per request
 
@@ -146,6 +153,9 @@ class _PlannedOperation:
         self.conditions = conditions
         self.plans: dict[tuple[Any, ...], OperationPlan | None] = {}
 
+
+# What `_read_leaf` gives where `_execute_field` must answer.
+_UNANSWERED = object()
 
 _operations: OrderedDict[tuple[int, int], _PlannedOperation] = OrderedDict()
 
@@ -265,6 +275,8 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan.typename = parent_type.name
         elif name in plain:
             plan.attribute = plain[name]
+            leaf_type = get_nullable_type(field_def.type)
+            plan.leaf = leaf_type if isinstance(leaf_type, GraphQLLeafType) else None
         else:
             plan.arguments = self._constant_arguments(field_def, field_details_list[0].node)
         return plan
@@ -359,6 +371,10 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _execute_field(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
         """As `Executor.execute_field`."""
+        if field.leaf is not None:
+            answer = self._read_leaf(field, source, parent_path)
+            if answer is not _UNANSWERED:
+                return answer
         path = Path(parent_path, field.response_key, field.parent_type.name)
         completion = field.completion
         if completion is None:
@@ -379,6 +395,22 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, completion.type, field.field_details_list, path)
             return None
         return completed
+
+    def _read_leaf(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
+        """A leaf field's answer without a path (made only for an error), or `_UNANSWERED` where
+        `_execute_field` must answer: a null in a non-null field, an exception held as a value,
+        an awaitable. Reading a plain attribute changes nothing, so it can be read again there."""
+        try:
+            result = getattr(source, field.attribute)  # ty: ignore[invalid-argument-type]
+            if result is None:
+                return None if field.nullable else _UNANSWERED
+            if isinstance(result, Exception) or self.is_awaitable(result):
+                return _UNANSWERED
+            return self.complete_leaf_value(field.leaf, result)  # ty: ignore[invalid-argument-type]
+        except Exception as raw_error:  # noqa: BLE001 - located and recorded as graphql-core does
+            path = Path(parent_path, field.response_key, field.parent_type.name)
+            self.handle_field_error(raw_error, field.field_def.type, field.field_details_list, path)
+            return None
 
     def _resolve(self, field: FieldPlan, source: Any, path: Path) -> Any:
         """The field's resolver (Strawberry's whole chain) called as graphql-core calls it."""
