@@ -551,3 +551,35 @@ async def test_the_plan_leaves_only_what_it_does_not_cover_to_graphql_core():
 def _tops(paths: list[tuple[str | int, ...]]) -> list[tuple[str | int, ...]]:
     """The paths that are not below another one."""
     return [path for path in paths if not any(other != path and path[: len(other)] == other for other in paths)]
+
+
+async def test_beyond_the_plans_kept_per_document_graphql_core_answers_the_same():
+    conditions = [f"c{n}" for n in range(5)]  # 32 combinations, more than an operation keeps plans for
+    definitions = ", ".join(f"${name}: Boolean!" for name in conditions)
+    fields = " ".join(f'{name}: echo(text: "{name}") @include(if: ${name})' for name in conditions)
+    query = f"query({definitions}) {{ {fields} }}"
+    planned, stock = _library_schema(fast_execution=True), strawberry.Schema(query=Library, mutation=Write)
+
+    for combination in range(2 ** len(conditions)):
+        variables = {name: bool(combination >> n & 1) for n, name in enumerate(conditions)}
+        ours = await _library(query, variables, planned)
+        assert ours == await _library(query, variables, stock)
+        assert json.loads(ours[0]) == {name: name for name, included in variables.items() if included}
+
+
+@strawberry.type
+class OtherLibrary:
+    @strawberry.field
+    def echo(self) -> str:
+        return "another schema's"
+
+
+async def test_a_document_shared_by_two_schemas_runs_by_each_ones_plan():
+    """The parsed document is shared (cached by its text); its plans are not."""
+    settings = Settings(_env_file=None, environment=Environment.DEVELOPMENT)
+    other = build_schema(settings, query=OtherLibrary, mutation=None)
+    library = _library_schema(fast_execution=True)
+
+    for _ in range(2):
+        assert (await library.execute("{ echo }", root_value=Library())).data == {"echo": "default"}
+        assert (await other.execute("{ echo }", root_value=OtherLibrary())).data == {"echo": "another schema's"}

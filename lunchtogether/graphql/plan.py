@@ -236,11 +236,11 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             grouped_field_set, defer_usages, _forbidden = collect_fields(
                 self.schema, self.fragments, self.variable_values, root_type, operation, self.hide_suggestions
             )
+            if defer_usages:
+                return None
+            fields = self._plan_fields(root_type, grouped_field_set)
         except RecursionError:
             return None  # graphql-core reports it
-        if defer_usages:
-            return None
-        fields = self._plan_fields(root_type, grouped_field_set)
         return OperationPlan(fields, serially=operation.operation is OperationType.MUTATION)
 
     def _plan_fields(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> tuple[FieldPlan, ...]:
