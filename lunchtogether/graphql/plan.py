@@ -9,7 +9,9 @@ selection, the response key in order, the field's definition and resolver, its a
 when they do not depend on variables (coerced once), and how its value completes (non-null,
 list, leaf, or an object's own plan). The plan is built with graphql-core's own field
 collection (`collect_fields`, `collect_subfields`), so it groups and orders exactly as
-graphql-core would on that request.
+graphql-core would on that request. Plans are kept per schema and parsed operation (the
+parse is cached per text in `limits.py`), for a bounded number of operations and of
+combinations per operation.
 
 Per request the plan is run: a field is answered by reading its attribute where
 `execution.py`'s rules say Strawberry would do nothing else, and otherwise by the resolver
@@ -22,11 +24,12 @@ graphql-core runs them, awaitables gathered; a mutation's top-level fields one a
 What the plan does not cover runs through graphql-core unchanged:
 - a whole operation, when a schema extension resolves fields (graphql-core's middleware
   manager is not empty: it must see every field), for a subscription, without error
-  propagation, with an abort signal or execution hooks, or when the schema knows
-  `@defer`/`@stream`;
+  propagation, with an abort signal or execution hooks, when the schema knows
+  `@defer`/`@stream`, or when its document already has as many plans as it may keep;
 - a field (and everything below it) whose type holds an abstract type or an object type
-  that checks its values (`is_type_of`), and the introspection fields `__schema` and `__type`:
-  graphql-core's `execute_field` answers it;
+  that checks its values (`is_type_of`), the introspection fields `__schema` and `__type`,
+  and a field reached through `@defer` or fragment variables: graphql-core's `execute_field`
+  answers it;
 - a list value that is not a plain iterable (an async iterable): graphql-core completes it.
 """
 
