@@ -126,7 +126,7 @@ class Settings(BaseSettings):
 
     # Shortcuts around a library, each measured (docs/internals.md, docs/performance.md) and each switchable, so that
     # a suspected bug in one can be ruled out in production by turning it off.
-    graphql_fast_execution: bool = True  # plain attribute fields read without Strawberry's resolver chain
+    graphql_fast_execution: bool = True  # the execution plan (graphql/plan.py); off: graphql-core executes
     database_native_reads: bool = True  # reads built once sent straight to asyncpg on PostgreSQL
 
     @field_validator(

@@ -1,5 +1,7 @@
 """The shortcuts change nothing a client can see: random queries over the live schema, answered by an app
-with every shortcut on and by one with all of them off, give the same bytes.
+with every shortcut on (the execution plan, `graphql/plan.py`, among them) and by one with all of them off
+(graphql-core's own execution), give the same bytes: data with its key order, errors with their paths,
+locations and extensions, status and content type.
 
 A few hundred queries by default, from a fixed seed; more on demand:
 `DIFFERENTIAL_QUERIES=5000 DIFFERENTIAL_SEED=7 uv run pytest tests/test_differential.py`.
@@ -62,8 +64,34 @@ class Request:
     accept: str
 
 
+# Introspection a query may select: each entry's selections are drawn from at random. `__typename` is
+# among them, so that it is asked of introspection's own types too.
+INTROSPECTION: dict[str, list[str]] = {
+    "__schema": [
+        "__typename",
+        "queryType { name __typename }",
+        "mutationType { name }",
+        "subscriptionType { name }",
+        "types { name kind }",
+        "directives { name locations args { name } }",
+    ],
+    "__type": [
+        "__typename",
+        "name",
+        "kind",
+        "description",
+        "fields { name isDeprecated args { name defaultValue type { name kind ofType { name } } } }",
+        "fields(includeDeprecated: true) { name type { kind ofType { kind ofType { name } } } }",
+        "inputFields { name defaultValue }",
+        "enumValues { name }",
+    ],
+}
+TYPE_NAMES = ["Query", "Mutation", "User", "UserConnection", "String", "LoginInput", "Unknown", ""]
+
+
 class Documents:
-    """Random documents over a schema: aliases, fragments, `@skip`/`@include`, `__typename`, several operations."""
+    """Random documents over a schema: aliases, fragments, `@skip`/`@include`, `__typename`, several operations,
+    introspection."""
 
     def __init__(self, query_type: GraphQLObjectType, values: Values, rng: random.Random) -> None:
         self._query_type = query_type
@@ -101,6 +129,8 @@ class Documents:
         roll = self._rng.random()
         if roll < 0.07:
             return "__typename"
+        if roll < 0.1 and type_ is self._query_type:
+            return self._introspection(operation)
         if roll < 0.13:
             on = self._rng.choice([f"on {type_.name} ", ""])
             return f"... {on}{self._directive(operation)}{self._selection_set(type_, operation)}"
@@ -118,6 +148,22 @@ class Documents:
         named = get_named_type(definition.type)
         selections = self._selection_set(named, operation) if isinstance(named, GraphQLObjectType) else ""
         return f"{alias}{name}{arguments} {self._directive(operation)}{selections}".strip()
+
+    def _introspection(self, operation: Operation) -> str:
+        field = self._rng.choice(sorted(INTROSPECTION))
+        pool = INTROSPECTION[field]
+        selections = " ".join(self._rng.sample(pool, self._rng.randint(1, 3)))
+        alias = f"{self._name('i')}: " if self._rng.random() < 0.5 else ""
+        arguments = ""
+        if field == "__type":
+            type_name = json.dumps(self._rng.choice(TYPE_NAMES))
+            if self._rng.random() < 0.5:
+                variable = self._name("t")
+                operation.variables.append(f"${variable}: String!")
+                self._variables[variable] = json.loads(type_name)
+                type_name = f"${variable}"
+            arguments = f"(name: {type_name})"
+        return f"{alias}{field}{arguments} {self._directive(operation)}{{ {selections} }}"
 
     def _arguments(self, type_: GraphQLObjectType, name: str, definition: GraphQLField, operation: Operation) -> str:
         given: list[str] = []
@@ -180,7 +226,7 @@ async def test_every_shortcut_on_and_all_of_them_off_answer_the_same(make_app, s
     query_type = graphql.build_schema(export_schema()).query_type
     assert query_type is not None
     documents = Documents(query_type, values, random.Random(SEED))
-    outcomes = {"data": 0, "errors": 0}
+    outcomes = {"data": 0, "errors": 0, "introspection": 0}
 
     for _ in range(QUERIES):
         request = documents.request()
@@ -195,10 +241,12 @@ async def test_every_shortcut_on_and_all_of_them_off_answer_the_same(make_app, s
         answer = answers[0].json()
         outcomes["data"] += answer.get("data") is not None
         outcomes["errors"] += "errors" in answer
+        outcomes["introspection"] += "__schema" in request.query or "__type(" in request.query
 
     # Both kinds of answer are compared often enough for the comparison to mean something.
     assert outcomes["data"] > QUERIES // 3, outcomes
     assert outcomes["errors"] > QUERIES // 10, outcomes
+    assert outcomes["introspection"] > QUERIES // 50, outcomes
 
 
 def _headers(request: Request) -> dict[str, str]:

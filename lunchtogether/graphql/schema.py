@@ -4,9 +4,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from lunchtogether.config import Environment, Settings
-from lunchtogether.graphql.execution import PlainFieldExecutionContext
 from lunchtogether.graphql.limits import CheckedDocuments, QueryPolicy
 from lunchtogether.graphql.mutations import Mutation
+from lunchtogether.graphql.plan import PlannedExecutionContext
 from lunchtogether.graphql.queries import Query
 
 
@@ -26,7 +26,7 @@ def build_schema(settings: Settings, *, query: type = Query, mutation: type | No
         mutation=mutation,
         config=config,
         extensions=[lambda: CheckedDocuments(policy)],
-        execution_context_class=PlainFieldExecutionContext if settings.graphql_fast_execution else None,
+        execution_context_class=PlannedExecutionContext if settings.graphql_fast_execution else None,
     )
     schema.policy = policy
     return schema
