@@ -76,5 +76,5 @@ class PersistedDocuments:
         if document_key(sha256_hash) != digest:
             raise RefusedRequestError(400, "The persistedQuery sha256Hash is not the SHA-256 of the query.")
         # As Apollo Server does: a document that could never run is not worth a place in the store.
-        if is_valid(self._schema._schema, query, self._schema.policy):
+        if is_valid(self._schema.graphql_schema, query, self._schema.policy):
             await self._store.put(digest, query)

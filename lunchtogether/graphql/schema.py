@@ -1,5 +1,5 @@
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -12,6 +12,11 @@ from lunchtogether.graphql.queries import Query
 
 class Schema(strawberry.Schema):
     policy: QueryPolicy
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        """graphql-core's schema that Strawberry built, which it keeps only as `_schema`: named here once."""
+        return self._schema
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are logged where they are mapped (`graphql/errors.py`), once."""

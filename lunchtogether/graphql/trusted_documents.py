@@ -68,7 +68,7 @@ class TrustedDocuments:
                     path, f"the document {identifier!r} is longer than GRAPHQL_MAX_QUERY_LENGTH ({max_length})"
                 )
             try:
-                document = checked_document(schema._schema, text, schema.policy)
+                document = checked_document(schema.graphql_schema, text, schema.policy)
             except GraphQLError as error:
                 raise TrustedDocumentsError(path, f"the document {identifier!r} is invalid: {error.message}") from None
             documents[key] = TrustedDocument(id=identifier, text=text, document=document)
