@@ -43,6 +43,8 @@ from lunchtogether.config import Settings
 # Distinct documents whose parse and validation results are kept; bounded, so that
 # unique query texts cannot grow memory.
 CACHED_DOCUMENTS = 256
+# Strawberry's default validation rules (`ExecutionContext.validation_rules`): a request's.
+_REQUEST_RULES = tuple(specified_rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,17 @@ def operation_names(query: str, policy: QueryPolicy) -> list[str | None]:
     ]
 
 
+def request_document(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> DocumentNode | None:
+    """The document a request's `query` makes, parsed and checked exactly as `CheckedDocuments` does
+    (the same cached calls, Strawberry's default rules); None when it has an error of any kind, which
+    only Strawberry's own path reports (`direct_execution.py`)."""
+    try:
+        document = _parse(query, policy.max_tokens)
+    except GraphQLError:
+        return None
+    return None if _validate(schema, query, _REQUEST_RULES, policy) else document
+
+
 def checked_document(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> DocumentNode:
     """The document of `query`, parsed and checked as a request's would be; raises its first error.
 
@@ -139,10 +152,7 @@ def checked_document(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> 
 def is_valid(schema: GraphQLSchema, query: str, policy: QueryPolicy) -> bool:
     """Whether a request with this text gets past parsing and validation; cached, so that the
     request's own check of the same text costs nothing more."""
-    try:
-        return not _validate(schema, query, tuple(specified_rules), policy)
-    except GraphQLError:
-        return False
+    return request_document(schema, query, policy) is not None
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -214,4 +224,4 @@ class _Census(Visitor):
         return fields
 
 
-__all__ = ["CheckedDocuments", "QueryPolicy", "checked_document", "is_valid", "operation_names"]
+__all__ = ["CheckedDocuments", "QueryPolicy", "checked_document", "is_valid", "operation_names", "request_document"]
