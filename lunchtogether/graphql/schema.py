@@ -4,6 +4,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError, GraphQLSchema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -14,6 +15,21 @@ from lunchtogether.graphql.limits import CheckedDocuments, QueryPolicy
 from lunchtogether.graphql.mutations import Mutation
 from lunchtogether.graphql.plan import PlannedExecutionContext
 from lunchtogether.graphql.queries import Query
+
+
+class RememberingNameConverter(NameConverter):
+    """Strawberry's, converting each name once: it converts every argument's name again on every
+    resolver call, ten `user(id:)` fields ten times. Only the schema's own Python names come here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._converted: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._converted.get(name)
+        if converted is None:
+            converted = self._converted[name] = super().apply_naming_config(name)
+        return converted
 
 
 class Schema(strawberry.Schema):
@@ -70,7 +86,9 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings, *, query: type = Query, mutation: type | None = Mutation) -> Schema:
     """The app's schema; other root types make a schema built the same way (for tests)."""
     policy = QueryPolicy.from_settings(settings)
-    config = StrawberryConfig(disable_field_suggestions=not settings.is_development)
+    config = StrawberryConfig(
+        disable_field_suggestions=not settings.is_development, name_converter=RememberingNameConverter()
+    )
     schema = Schema(
         query=query,
         mutation=mutation,
