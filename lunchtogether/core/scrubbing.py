@@ -57,12 +57,19 @@ def _filtered_match(match: re.Match[str]) -> str:
     return f"{match['scheme'] or ''}{FILTERED}"
 
 
+# Values with nothing inside to scrub: passed over without a call (every log line has a few).
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def scrub(value: Any) -> Any:
     """A copy of `value` with every secret-named entry and secret-looking text replaced, at any depth."""
     if isinstance(value, str):  # first: most values are
         return scrub_text(value)
     if isinstance(value, Mapping):
-        return {key: FILTERED if is_secret_name(key) else scrub(item) for key, item in value.items()}
+        return {
+            key: FILTERED if is_secret_name(key) else item if type(item) in _PLAIN else scrub(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         if len(value) == 2 and _is_secret_pair_name(value[0]):  # a header as a [name, value] pair
             return [value[0], FILTERED]
