@@ -22,24 +22,12 @@ The workflow behind it fetches `first + 1` rows and returns `Page.of(rows, ...)`
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, Protocol, Self
-from uuid import UUID
+from typing import Any, Self
 
 import strawberry
 
-from lunchtogether.graphql.pagination import CursorCodec
-from lunchtogether.schemas.pagination import Count, Keyset, Page
-
-
-class KeysetRecord(Protocol):
-    """What a connection pages by: rows come newest first, ties broken by the larger id."""
-
-    @property
-    def created_at(self) -> datetime: ...
-
-    @property
-    def id(self) -> UUID: ...
+from lunchtogether.graphql.pagination import CursorCodec, KeysetRecord
+from lunchtogether.schemas.pagination import Count, Page
 
 
 @strawberry.type
@@ -74,10 +62,7 @@ class Connection[NodeT]:
         node: Callable[[RecordT], NodeT],
         count: Callable[[], Awaitable[Count]],
     ) -> Self:
-        edges = [
-            Edge(cursor=cursors.encode(Keyset(created_at=record.created_at, id=record.id)), node=node(record))
-            for record in page.items
-        ]
+        edges = [Edge(cursor=cursors.encode(record), node=node(record)) for record in page.items]
         page_info = PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
