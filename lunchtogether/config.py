@@ -126,7 +126,9 @@ class Settings(BaseSettings):
 
     # Shortcuts around a library, each measured (docs/internals.md, docs/performance.md) and each switchable, so that
     # a suspected bug in one can be ruled out in production by turning it off.
-    graphql_fast_execution: bool = True  # the execution plan (graphql/plan.py); off: graphql-core executes
+    # The execution plan (graphql/plan.py) and operations without Strawberry's wrapper (graphql/direct_execution.py);
+    # off: Strawberry runs every operation and graphql-core executes it.
+    graphql_fast_execution: bool = True
     database_native_reads: bool = True  # reads built once sent straight to asyncpg on PostgreSQL
 
     @field_validator(
