@@ -22,6 +22,7 @@ becomes an error as Strawberry makes it. `tests/test_direct_execution.py` compar
 """
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute
@@ -40,15 +41,13 @@ if TYPE_CHECKING:
 _IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
 
+@dataclass(frozen=True, slots=True)
 class DirectOperation:
     """A request's operation that may run without Strawberry's wrapper: its checked document and
     the operation name Strawberry would pass to graphql-core."""
 
-    __slots__ = ("document", "operation_name")
-
-    def __init__(self, document: DocumentNode, operation_name: str | None) -> None:
-        self.document = document
-        self.operation_name = operation_name
+    document: DocumentNode
+    operation_name: str | None
 
 
 def direct_operation(

@@ -34,8 +34,6 @@ class RememberingNameConverter(NameConverter):
 
 class Schema(strawberry.Schema):
     policy: QueryPolicy
-    # Whether operations may run without Strawberry's per-operation wrapper (`direct_execution.py`).
-    direct_execution: bool = False
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
@@ -70,10 +68,10 @@ class Schema(strawberry.Schema):
         )
 
     def _runs_directly(self) -> bool:
-        """Checked per operation, so that an extension or directive added later (Sentry's) is never skipped."""
+        """Checked per operation, so that an extension or directive added later (Sentry's) is never skipped.
+        The plan's execution context is there exactly when GRAPHQL_FAST_EXECUTION is on."""
         return (
-            self.direct_execution
-            and len(self.extensions) == 1
+            len(self.extensions) == 1
             and not self.directives
             and not self.config.enable_experimental_incremental_execution
             and self.execution_context_class is PlannedExecutionContext
@@ -97,8 +95,6 @@ def build_schema(settings: Settings, *, query: type = Query, mutation: type | No
         execution_context_class=PlannedExecutionContext if settings.graphql_fast_execution else None,
     )
     schema.policy = policy
-    # Its one extension is `CheckedDocuments`, unless something (Sentry's integration) added others.
-    schema.direct_execution = settings.graphql_fast_execution
     return schema
 
 
