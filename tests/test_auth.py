@@ -203,10 +203,10 @@ async def test_garbage_in_the_cookie_signs_out(api, client):
 
 
 def test_a_verified_token_still_expires():
-    codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(seconds=1))
+    codec = TokenCodec(secret=TEST_SECRET, algorithm="HS256", lifetime=timedelta(seconds=10))
     user_id = uuid.uuid4()
     session_id, not_after = uuid.uuid4(), datetime.now(UTC) + timedelta(days=1)
-    expired = codec.issue(user_id, session_id, not_after=not_after, now=datetime.now(UTC) - timedelta(seconds=2))
+    expired = codec.issue(user_id, session_id, not_after=not_after, now=datetime.now(UTC) - timedelta(seconds=20))
     fresh = codec.issue(user_id, session_id, not_after=not_after)
 
     assert codec.decode(expired.token) is None
