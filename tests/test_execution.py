@@ -13,6 +13,7 @@ from graphql import DirectiveLocation, GraphQLResolveInfo, SourceLocation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
@@ -48,6 +49,7 @@ class Item:
     mood: Mood
     tag: Tag
     maybe_tag: Tag | None
+    extra: JSON  # completes to a dict: graphql-core's way, not a leaf reader's
 
     @strawberry.field
     def shout(self) -> str:
@@ -68,6 +70,7 @@ def _item(name: Any = "item", **changes: Any) -> Item:
         "mood": Mood.HUNGRY,
         "tag": Tag(label="t", fails_later=False),
         "maybe_tag": None,
+        "extra": {"kept": [1, "as is"]},
     }
     return Item(**(values | changes))
 
@@ -88,7 +91,7 @@ ITEMS: list[Item | None] = [
 ]
 QUERY = "{ items { name nickname count mood shout tag { label later } maybeTag { label later } } }"
 # Only plain scalars: each item is answered in one go where it can be.
-SCALARS_ONLY = "{ items { name nickname count mood } }"
+SCALARS_ONLY = "{ items { name nickname count mood extra } }"
 
 
 async def _execute(execution_context_class: type[PlannedExecutionContext] | None, query: str = QUERY) -> dict[str, Any]:
@@ -102,7 +105,7 @@ def test_plain_fields_are_the_attribute_fields_of_leaf_and_object_types():
     schema = strawberry.Schema(query=Query)
     found = {t.name: set(fields) for t, fields in plain_fields(schema._schema).items()}
     assert found == {
-        "Item": {"name", "nickname", "count", "mood", "tag", "maybeTag"},
+        "Item": {"name", "nickname", "count", "mood", "tag", "maybeTag", "extra"},
         "Tag": {"label", "failsLater"},
     }
 
@@ -115,7 +118,13 @@ async def test_objects_of_plain_scalars_answer_as_graphql_core_does():
     ours = await _execute(PlannedExecutionContext, SCALARS_ONLY)
 
     assert ours == await _execute(None, SCALARS_ONLY)
-    assert ours["data"]["items"][0] == {"name": "plain", "nickname": None, "count": 1, "mood": "HUNGRY"}
+    assert ours["data"]["items"][0] == {
+        "name": "plain",
+        "nickname": None,
+        "count": 1,
+        "mood": "HUNGRY",
+        "extra": {"kept": [1, "as is"]},
+    }
     assert len(ours["errors"]) == 5  # null name, two bad counts, an exception, a bad enum
 
 
@@ -313,7 +322,7 @@ async def test_a_schema_extension_that_resolves_sees_every_field():
     result = await schema.execute(SCALARS_ONLY, root_value=Query(items=ITEMS[:1]))
 
     assert result.errors is None
-    assert CountFields.seen == ["items", "name", "nickname", "count", "mood"]
+    assert CountFields.seen == ["items", "name", "nickname", "count", "mood", "extra"]
 
 
 class TagFromError(strawberry.ExceptionHandler[ValueError, Tag]):

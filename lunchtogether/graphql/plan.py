@@ -35,7 +35,11 @@ What the plan does not cover runs through graphql-core unchanged:
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     FieldNode,
@@ -104,9 +108,9 @@ class FieldPlan:
         "field_def",
         "field_details_list",
         "field_nodes",
-        "leaf",
         "nullable",
         "parent_type",
+        "read",
         "response_key",
         "typename",
     )
@@ -127,9 +131,9 @@ class FieldPlan:
         # None: graphql-core's `execute_field` answers the field and everything below it.
         self.completion = completion
         self.attribute: str | None = None  # read directly
-        # Of a field read directly whose type is a leaf type (or a non-null one): its value is
-        # completed right there when it is one that graphql-core completes without an error.
-        self.leaf: GraphQLLeafType | None = None
+        # Of a field read directly whose type is a leaf type (or a non-null one): reads and completes
+        # its value in one call, or gives `_UNANSWERED` where `_execute_field` must answer.
+        self.read: Callable[[Any], Any] | None = None
         self.nullable = not isinstance(field_def.type, GraphQLNonNull)
         self.typename: str | None = None  # `__typename`: the parent type's name, always
         self.arguments: dict[str, Any] | None = None  # coerced once; None: per request
@@ -157,8 +161,12 @@ class _PlannedOperation:
         self.plans: dict[tuple[Any, ...], OperationPlan | None] = {}
 
 
-# What `_read_leaf` gives where `_execute_field` must answer.
+# What a leaf reader gives where `_execute_field` must answer.
 _UNANSWERED = object()
+# A leaf reader completes only values of these types, which are neither awaitable nor exceptions,
+# and hands on only what completes to these, which graphql-core takes as they are.
+_READ_VALUES = frozenset({str, int, float, bool, datetime, date, time, UUID, Decimal})
+_COMPLETED_VALUES = frozenset({str, int, float, bool})
 
 _operations: OrderedDict[tuple[int, int], _PlannedOperation] = OrderedDict()
 
@@ -279,7 +287,8 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         elif name in plain:
             plan.attribute = plain[name]
             leaf_type = get_nullable_type(field_def.type)
-            plan.leaf = leaf_type if isinstance(leaf_type, GraphQLLeafType) else None
+            if isinstance(leaf_type, GraphQLLeafType):
+                plan.read = _leaf_reader(plain[name], leaf_type, nullable=plan.nullable)
         else:
             plan.arguments = self._constant_arguments(field_def, field_details_list[0].node)
         return plan
@@ -334,6 +343,9 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         try:
             for field in fields:
+                if field.read is not None and (result := field.read(source)) is not _UNANSWERED:
+                    results[field.response_key] = result
+                    continue
                 result = self._execute_field(field, source, path)
                 results[field.response_key] = result
                 if is_awaitable(result):
@@ -374,10 +386,6 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _execute_field(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
         """As `Executor.execute_field`."""
-        if field.leaf is not None:
-            answer = self._read_leaf(field, source, parent_path)
-            if answer is not _UNANSWERED:
-                return answer
         path = Path(parent_path, field.response_key, field.parent_type.name)
         completion = field.completion
         if completion is None:
@@ -398,22 +406,6 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, completion.type, field.field_details_list, path)
             return None
         return completed
-
-    def _read_leaf(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
-        """A leaf field's answer without a path (made only for an error), or `_UNANSWERED` where
-        `_execute_field` must answer: a null in a non-null field, an exception held as a value,
-        an awaitable. Reading a plain attribute changes nothing, so it can be read again there."""
-        try:
-            result = getattr(source, field.attribute)  # ty: ignore[invalid-argument-type]
-            if result is None:
-                return None if field.nullable else _UNANSWERED
-            if isinstance(result, Exception) or self.is_awaitable(result):
-                return _UNANSWERED
-            return self.complete_leaf_value(field.leaf, result)  # ty: ignore[invalid-argument-type]
-        except Exception as raw_error:  # noqa: BLE001 - located and recorded as graphql-core does
-            path = Path(parent_path, field.response_key, field.parent_type.name)
-            self.handle_field_error(raw_error, field.field_def.type, field.field_details_list, path)
-            return None
 
     def _resolve(self, field: FieldPlan, source: Any, path: Path) -> Any:
         """The field's resolver (Strawberry's whole chain) called as graphql-core calls it."""
@@ -525,6 +517,30 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, completion.type, field.field_details_list, item_path)
             completed_results.append(None)
         return False
+
+
+def _leaf_reader(attribute: str, leaf: GraphQLLeafType, *, nullable: bool) -> Callable[[Any], Any]:
+    """What `Executor.execute_field` gives for a plain leaf field, for the values it takes without a
+    question: a null in a nullable field, a plain value whose completion is plain. Anything else
+    (a null in a non-null field, an exception held as a value, an awaitable, an error while reading
+    or completing) is `_UNANSWERED`, and `_execute_field` reads it again, which changes nothing, and
+    answers it with graphql-core's path, errors and all."""
+    read = attrgetter(attribute)
+    complete = leaf.coerce_output_value
+
+    def reader(source: Any) -> Any:
+        try:
+            value = read(source)
+            if value is None:
+                return None if nullable else _UNANSWERED
+            if type(value) not in _READ_VALUES:
+                return _UNANSWERED
+            completed = complete(value)
+        except Exception:  # noqa: BLE001 - answered again by `_execute_field`, which reports it
+            return _UNANSWERED
+        return completed if type(completed) in _COMPLETED_VALUES else _UNANSWERED
+
+    return reader
 
 
 async def _gather_into[K](results: Any, keys: Sequence[K]) -> Any:
