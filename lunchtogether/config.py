@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # off: Strawberry runs every operation and graphql-core executes it.
     graphql_fast_execution: bool = True
     database_native_reads: bool = True  # reads built once sent straight to asyncpg on PostgreSQL
+    # JSON access lines written straight to the log handler while logging is as `configure_logging` left it
+    # (core/observability.py); off: every access line is a LogRecord through the logging module.
+    log_access_direct: bool = True
 
     @field_validator(
         "redis_url",

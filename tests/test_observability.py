@@ -5,7 +5,8 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -19,14 +20,22 @@ from starlette.routing import Route
 
 from lunchtogether.core.exceptions import InvalidCredentialsError
 from lunchtogether.core.middleware import RequestFrameMiddleware
-from lunchtogether.core.observability import HANDLER_NAME, before_send, configure_logging, init_sentry
+from lunchtogether.core.observability import (
+    ACCESS_LOGGER,
+    HANDLER_NAME,
+    before_send,
+    configure_logging,
+    init_sentry,
+)
 from lunchtogether.core.security import TokenCodec
 from lunchtogether.database import Database, RequestDatabase
 from lunchtogether.main import create_app
 from lunchtogether.repositories.user import UserRepository
-from tests.support import LOGIN, ME, PASSWORD, PRODUCTION_EMAIL, TEST_SECRET, code, make_settings
+from tests.support import LOGIN, ME, PASSWORD, PRODUCTION_EMAIL, TEST_SECRET, GraphQL, code, make_settings
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
+# As logging has it before a test here sets up Sentry, whose logging integration patches it for good.
+UNPATCHED_CALL_HANDLERS = logging.Logger.callHandlers
 VARIABLE_PASSWORD = "variable-password-6f1c2"
 INLINE_PASSWORD = "inline-password-9d3e7"
 
@@ -225,6 +234,104 @@ async def test_development_writes_readable_access_lines_at_the_log_level(make_ap
     buffer = log_output()
     await quiet.me()
     assert "lunchtogether.access" not in buffer.getvalue()
+
+
+@contextmanager
+def only_our_handler() -> Generator[None]:
+    """The root logger as a server has it: pytest's capturing handlers (added as each test phase starts) off."""
+    root = logging.getLogger()
+    others = [handler for handler in root.handlers if handler.name != HANDLER_NAME]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
+@pytest.fixture
+def access_records(monkeypatch: pytest.MonkeyPatch) -> list[logging.LogRecord]:
+    """The access lines that went through the logging module as records."""
+    records: list[logging.LogRecord] = []
+    access_logger = logging.getLogger(ACCESS_LOGGER)
+    handle = access_logger.handle
+
+    def counted(record: logging.LogRecord) -> None:
+        records.append(record)
+        handle(record)
+
+    monkeypatch.setattr(access_logger, "handle", counted)
+    return records
+
+
+async def _access_lines(api: GraphQL, buffer: io.StringIO, token: str) -> list[dict]:
+    """The access lines of requests of every kind, each with an id of its own; times left out."""
+    post = api.client.post
+    await post("/graphql", json={"query": ME}, headers={"X-Request-ID": "me", "Authorization": f"Bearer {token}"})
+    await post("/graphql", json={"query": ME}, headers={"X-Request-ID": "anonymous"})
+    await post("/graphql", json={"query": ME, "operationName": "Me\nforged line"}, headers={"X-Request-ID": "forged"})
+    await post("/graphql", json={"query": ME, "operationName": "password=hunter2"}, headers={"X-Request-ID": "secret"})
+    await post("/graphql", content=b"{", headers={"X-Request-ID": "not-json", "Content-Type": "application/json"})
+    await api.client.get("/nowhere", headers={"X-Request-ID": "not-found"})
+    lines = []
+    for text in buffer.getvalue().splitlines():
+        line = json.loads(text)
+        if line["logger"] != ACCESS_LOGGER:
+            continue
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line.pop("time"))
+        assert isinstance(line.pop("duration_ms"), float)
+        line["message"] = re.sub(r" [\d.]+ms ", " ms ", line["message"])
+        lines.append(line)
+    return lines
+
+
+async def test_access_lines_written_directly_are_the_lines_logging_writes(
+    make_app, log_output, access_records, monkeypatch
+):
+    monkeypatch.setattr(logging.Logger, "callHandlers", UNPATCHED_CALL_HANDLERS)
+    api = make_app(environment="production", **PRODUCTION_EMAIL, log_level="INFO")
+    _, token = await api.signed_up("ann@example.com")
+    written = {}
+    for direct in (True, False):
+        overrides = {"environment": "production", **PRODUCTION_EMAIL, "log_level": "INFO", "log_access_direct": direct}
+        configure_logging(make_settings("sqlite+aiosqlite://", **overrides))
+        access_records.clear()
+        with only_our_handler():
+            written[direct] = await _access_lines(api, log_output(), token)
+        assert len(access_records) == (0 if direct else 6)
+
+    assert written[True] == written[False]
+    request_ids = [line["request_id"] for line in written[True]]
+    assert request_ids == ["me", "anonymous", "forged", "secret", "not-json", "not-found"]
+    assert [line["status"] for line in written[True]] == [200, 200, 400, 400, 400, 404]
+    assert "hunter2" not in json.dumps(written[True])
+    assert all("\n" not in line["message"] for line in written[True])
+
+
+async def test_access_lines_go_through_logging_where_another_handler_is(make_app, log_output, access_records):
+    api = make_app(environment="production", **PRODUCTION_EMAIL, log_level="INFO")
+    buffer = log_output()
+
+    await api.me()  # pytest's own handlers are on the root logger
+
+    assert len(access_records) == 1
+    assert len([line for line in buffer.getvalue().splitlines() if ACCESS_LOGGER in line]) == 1
+
+
+async def test_access_lines_go_through_logging_where_logging_is_patched(
+    make_app, log_output, access_records, monkeypatch
+):
+    api = make_app(environment="production", **PRODUCTION_EMAIL, log_level="INFO")
+    buffer = log_output()
+    # As Sentry's logging integration patches it, to keep breadcrumbs.
+    monkeypatch.setattr(logging.Logger, "callHandlers", lambda logger, record: UNPATCHED_CALL_HANDLERS(logger, record))
+
+    with only_our_handler():
+        await api.me()
+
+    assert len(access_records) == 1
+    assert len([line for line in buffer.getvalue().splitlines() if ACCESS_LOGGER in line]) == 1
 
 
 async def test_a_slow_statement_is_logged_and_reaches_sentry_without_its_parameters(
