@@ -1,9 +1,11 @@
 """The engine: its pool, its bounds on every wait, and whether the database answers."""
 
 import asyncio
+from collections.abc import Generator
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -58,6 +60,7 @@ def _asyncpg_arguments(settings: Settings, *, bounded_statements: bool) -> dict[
     arguments: dict[str, Any] = {
         "timeout": settings.database_connect_timeout,
         "command_timeout": statement_timeout or None,
+        "async_creator_fn": _Connect,
     }
     if not settings.database_pgbouncer:
         return arguments
@@ -68,6 +71,23 @@ def _asyncpg_arguments(settings: Settings, *, bounded_statements: bool) -> dict[
         "prepared_statement_cache_size": 0,
         "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
     }
+
+
+class _Connect:
+    """`asyncpg.connect(...)`, as SQLAlchemy calls it, begun only once awaited.
+
+    Reads borrow pooled connections outside SQLAlchemy's greenlet where the pool needs no IO
+    (`reads.py`). Where it does need some after all (to replace a closed connection), SQLAlchemy
+    refuses to await the connect there and drops it: dropped unbegun, it leaves no coroutine
+    that was never awaited, and no warning of one in the log.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._args = args
+        self._kwargs = kwargs
+
+    def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
+        return asyncpg.connect(*self._args, **self._kwargs).__await__()
 
 
 def _refuse_closed_connection(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: object) -> None:

@@ -5,15 +5,23 @@ or once per repository class (`Repository.__init_subclass__`). On PostgreSQL it 
 and sent straight to asyncpg: under load, SQLAlchemy's per-execution work (compiled-cache lookup,
 execution context, result wrapping, the greenlet bridge) costs more CPU than the query itself.
 Any other statement, one built per call included, is SQLAlchemy's to run.
+
+The connection comes from SQLAlchemy's pool. Where the pool can lend it and take it back without
+IO (an idle connection, no pre-ping; room in the pool to keep it), that happens right in the
+request's task; anything else (connecting, pinging, closing) happens in SQLAlchemy's greenlet,
+the only place its pool may do IO. A greenlet hop per read was a tenth of a page's CPU.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 from time import perf_counter
 from typing import Any
 
 from sqlalchemy import Dialect, Select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import await_, greenlet_spawn
 
@@ -72,24 +80,28 @@ class NativeRead:
         """Runs on a connection borrowed from `engine`'s pool for this one statement, in autocommit."""
         values = {**self._defaults, **parameters}
         arguments = [values[name] if convert is None else convert(values[name]) for name, convert in self._binds]
-        # One hop into SQLAlchemy's greenlet for checkout, statement and checkin: the pool
-        # may have to connect or close, which it does through the greenlet.
-        records = await greenlet_spawn(self._fetch_records, engine.sync_engine, arguments, observer)
+        connection = _borrow_without_io(engine.sync_engine)
+        if connection is None:
+            records = await greenlet_spawn(self._fetch_in_greenlet, engine.sync_engine, arguments, observer)
+        else:
+            try:
+                records = await self._fetch_records(connection, arguments, observer)
+            except Exception:
+                await greenlet_spawn(connection.invalidate)  # see `_fetch_in_greenlet`
+                raise
+            finally:
+                await _give_back(connection, engine.sync_engine)
         rows = [dict(zip(self._keys, record, strict=True)) for record in records]
         for key, convert in self._converters:
             for row in rows:
                 row[key] = convert(row[key])
         return rows
 
-    def _fetch_records(self, engine: Engine, arguments: list[Any], observer: StatementObserver) -> list[Any]:
+    def _fetch_in_greenlet(self, engine: Engine, arguments: list[Any], observer: StatementObserver) -> list[Any]:
+        """Checkout, statement and checkin in SQLAlchemy's greenlet, where the pool may do IO."""
         connection = engine.raw_connection()
-        started = perf_counter()
-        failed = True
         try:
-            driver: Any = connection.driver_connection  # asyncpg's Connection; no transaction: autocommit
-            records = await_(driver.fetch(self.sql, *arguments))
-            failed = False
-            return records
+            return await_(self._fetch_records(connection, arguments, observer))
         except Exception:
             # A failed statement (a timeout, a lost server) can leave asyncpg mid-protocol: the pool
             # drops the connection rather than lend it out so. A cancelled one (a client gone) is
@@ -97,9 +109,45 @@ class NativeRead:
             connection.invalidate()
             raise
         finally:
-            seconds = perf_counter() - started
             connection.close()
-            observer.finished(self.sql, seconds, via="asyncpg", failed=failed)
+
+    async def _fetch_records(
+        self, connection: PoolProxiedConnection, arguments: list[Any], observer: StatementObserver
+    ) -> list[Any]:
+        started = perf_counter()
+        failed = True
+        try:
+            driver: Any = connection.driver_connection  # asyncpg's Connection; no transaction: autocommit
+            records = await driver.fetch(self.sql, *arguments)
+            failed = False
+            return records
+        finally:
+            observer.finished(self.sql, perf_counter() - started, via="asyncpg", failed=failed)
+
+
+def _borrow_without_io(engine: Engine) -> PoolProxiedConnection | None:
+    """A connection the pool lends without IO: an idle one, unpinged. None where only SQLAlchemy's
+    greenlet may borrow one: none idle (the pool would connect), pre-ping on, another kind of pool."""
+    pool = engine.pool
+    if type(pool) is not AsyncAdaptedQueuePool or pool._pre_ping or pool.checkedin() == 0:
+        return None
+    try:
+        return engine.raw_connection()
+    except MissingGreenlet:
+        # It needed IO after all: the idle connection was closed, invalidated or too old, and the pool
+        # tried to connect anew. That failed as any connect can fail, so the pool holds the connection
+        # as invalid, to connect again in the greenlet, where the caller now borrows one.
+        return None
+
+
+async def _give_back(connection: PoolProxiedConnection, engine: Engine) -> None:
+    """Returns a connection to the pool; in SQLAlchemy's greenlet where the pool is full and
+    closes it rather than keep it (an overflow connection), which is IO."""
+    pool = engine.pool
+    if type(pool) is AsyncAdaptedQueuePool and pool.checkedin() < pool.size():
+        connection.close()  # nothing awaits between the check and this: no other task fills the pool
+    else:
+        await asyncio.shield(greenlet_spawn(connection.close))
 
 
 def _bind_converter(compiled: SQLCompiler, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
