@@ -34,7 +34,7 @@ def greenlet_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     spawn = reads.greenlet_spawn
 
     async def counted(function: Callable[..., Any], *args: Any) -> Any:
-        hops.append(function.__name__)
+        hops.append(getattr(function, "__name__", repr(function)))
         return await spawn(function, *args)
 
     monkeypatch.setattr(reads, "greenlet_spawn", counted)
