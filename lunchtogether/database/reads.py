@@ -15,7 +15,7 @@ the only place its pool may do IO. A greenlet hop per read was a tenth of a page
 import asyncio
 from collections.abc import Callable, Mapping
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Dialect, Select
 from sqlalchemy.engine import Engine
@@ -141,10 +141,10 @@ def _borrow_without_io(engine: Engine) -> PoolProxiedConnection | None:
 
 
 async def _give_back(connection: PoolProxiedConnection, engine: Engine) -> None:
-    """Returns a connection to the pool; in SQLAlchemy's greenlet where the pool is full and
-    closes it rather than keep it (an overflow connection), which is IO."""
-    pool = engine.pool
-    if type(pool) is AsyncAdaptedQueuePool and pool.checkedin() < pool.size():
+    """Returns a connection that `_borrow_without_io` lent; in SQLAlchemy's greenlet where the pool is
+    full and closes it rather than keep it (an overflow connection), which is IO."""
+    pool = cast(AsyncAdaptedQueuePool, engine.pool)  # the only pool `_borrow_without_io` lends from
+    if pool.checkedin() < pool.size():
         connection.close()  # nothing awaits between the check and this: no other task fills the pool
     else:
         await asyncio.shield(greenlet_spawn(connection.close))
